@@ -1,0 +1,120 @@
+import { Hono, type Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { drizzle } from "drizzle-orm/d1";
+import * as schema from "./db/schema";
+import type { AppEnv, Bindings, Db } from "./env";
+import { ApiError, problemBody } from "./lib/errors";
+import { requestId } from "./middleware/request-id";
+import { bodyGuard } from "./middleware/body-guard";
+import { authenticate } from "./middleware/authenticate";
+import { allowedMethods } from "./lib/method-matcher";
+import { service } from "./service/routes";
+import { tenants } from "./tenants/routes";
+import { users } from "./users/routes";
+import { auth } from "./auth/routes";
+import { resets } from "./resets/routes";
+import { roles, permissions } from "./roles/routes";
+import { apiKeys } from "./api-keys/routes";
+import { events } from "./events/routes";
+import { signingKeys } from "./keys/routes";
+import { openApiDocument } from "./openapi/document";
+import { describe } from "./openapi/registry";
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Routes that take no credentials. */
+const PUBLIC_ROUTES = new Set([
+  "POST /v1/auth/token",
+  "POST /v1/auth/refresh",
+  "POST /v1/password-resets",
+  "POST /v1/password-resets/confirm",
+]);
+
+/** One drizzle client per D1 binding, reused across requests in the isolate. */
+const clients = new WeakMap<D1Database, Db>();
+function dbFor(env: Bindings): Db {
+  let db = clients.get(env.DB);
+  if (!db) {
+    db = drizzle(env.DB, { schema });
+    clients.set(env.DB, db);
+  }
+  return db;
+}
+
+/** Builds the userplane API: middleware order, routes, and the one problem+json error renderer. */
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestId());
+  app.use("*", async function attachDb(c, next) {
+    c.set("db", dbFor(c.env));
+    await next();
+  });
+  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES }));
+
+  app.use(
+    "/v1/*",
+    authenticate({
+      skip: (c) =>
+        PUBLIC_ROUTES.has(`${c.req.method} ${c.req.path.replace(/\/+$/, "")}`) ||
+        !allowedMethods(app, c.req.path).includes(c.req.method === "HEAD" ? "GET" : c.req.method),
+    }),
+  );
+
+  app.route("/", service);
+  app.route("/v1/tenants", tenants);
+  app.route("/v1/auth", auth);
+  app.route("/v1/password-resets", resets);
+  app.route("/v1/users", users);
+  app.route("/v1/roles", roles);
+  app.route("/v1/permissions", permissions);
+  app.route("/v1/api-keys", apiKeys);
+  app.route("/v1/events", events);
+  app.route("/v1/signing-keys", signingKeys);
+
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.get(
+    "/openapi.json",
+    describe({
+      summary: "OpenAPI 3.1 document",
+      description: "Generated from the same zod schemas that validate requests.",
+      tags: ["Service"],
+      security: "public",
+      responses: { 200: { description: "The OpenAPI document" } },
+    }),
+    (c) => c.json((document ??= openApiDocument(app))),
+  );
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      return problem(
+        c,
+        new ApiError("method_not_allowed", `Use ${allowed.join(", ")} on this path.`, undefined, {
+          Allow: allowed.join(", "),
+        }),
+      );
+    }
+    return problem(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return problem(c, err);
+    if (err instanceof HTTPException && err.status === 400) {
+      return problem(c, new ApiError("malformed_json", "The request body is not valid JSON."));
+    }
+    console.error(JSON.stringify({ requestId: c.var.requestId, error: String(err), stack: (err as Error).stack }));
+    return problem(c, new ApiError("internal_error", `Something went wrong (request ${c.var.requestId}).`));
+  });
+
+  return app;
+}
+
+function problem(c: Context<AppEnv>, err: ApiError): Response {
+  const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...err.headers };
+  if (err.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="userplane"';
+  if (c.var.requestId) headers["X-Request-Id"] = c.var.requestId;
+  return new Response(JSON.stringify(problemBody(err)), { status: err.status, headers });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,251 @@
+/**
+ * The D1 schema. Every tenant-owned table carries `tenant_id` first in its keys and indexes so
+ * each query can be served by an index that leads with the tenant. Child rows reference their
+ * user through the composite `(tenant_id, user_id)` key, which both keeps rows inside their
+ * tenant and lets `ON DELETE CASCADE` act as the last safety net behind the Durable Object's
+ * batched cascade.
+ */
+import { sql } from "drizzle-orm";
+import {
+  foreignKey,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text("id").primaryKey(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    version: integer("version").notNull().default(1),
+    /** Set when a cascading delete has started: the tenant is gone for every caller from then on. */
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("tenants_slug_uq").on(sql`lower(${t.slug})`),
+    index("tenants_created_idx").on(t.createdAt, t.id),
+  ],
+);
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    username: text("username"),
+    email: text("email"),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    isManaged: integer("is_managed", { mode: "boolean" }).notNull().default(false),
+    managerId: text("manager_id"),
+    metadata: text("metadata").notNull().default("{}"),
+    externalId: text("external_id"),
+    passwordHash: text("password_hash"),
+    passwordChangeRequired: integer("password_change_required", { mode: "boolean" })
+      .notNull()
+      .default(false),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    lastLoginAt: text("last_login_at"),
+    version: integer("version").notNull().default(1),
+    /** Set when a cascading delete has started: invisible, cannot sign in, tokens fail. */
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("users_tenant_id_uq").on(t.tenantId, t.id),
+    uniqueIndex("users_email_uq").on(t.tenantId, sql`lower(${t.email})`),
+    uniqueIndex("users_username_uq").on(t.tenantId, sql`lower(${t.username})`),
+    uniqueIndex("users_external_id_uq").on(t.tenantId, t.externalId),
+    index("users_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("users_manager_idx").on(t.tenantId, t.managerId),
+    index("users_sort_username_idx").on(t.tenantId, sql`coalesce(lower(${t.username}), '')`, t.id),
+    index("users_sort_email_idx").on(t.tenantId, sql`coalesce(lower(${t.email}), '')`, t.id),
+    index("users_sort_first_name_idx").on(t.tenantId, sql`coalesce(lower(${t.firstName}), '')`, t.id),
+    index("users_sort_last_name_idx").on(t.tenantId, sql`coalesce(lower(${t.lastName}), '')`, t.id),
+    index("users_sort_last_login_idx").on(t.tenantId, sql`coalesce(${t.lastLoginAt}, '')`, t.id),
+    index("users_deleted_idx").on(t.tenantId, t.deletedAt),
+    foreignKey({
+      name: "users_manager_fk",
+      columns: [t.tenantId, t.managerId],
+      foreignColumns: [t.tenantId, t.id],
+    }).onDelete("cascade"),
+  ],
+);
+
+export const roles = sqliteTable(
+  "roles",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    /** JSON array of `resource:action` strings; built-in roles take theirs from the code catalogue. */
+    permissions: text("permissions").notNull().default("[]"),
+    isBuiltin: integer("is_builtin", { mode: "boolean" }).notNull().default(false),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+);
+
+export const userRoles = sqliteTable(
+  "user_roles",
+  {
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.role] }),
+    index("user_roles_role_idx").on(t.tenantId, t.role),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+    // No cascade: a role that users hold cannot be deleted (409).
+    foreignKey({ columns: [t.tenantId, t.role], foreignColumns: [roles.tenantId, roles.name] }),
+  ],
+);
+
+export const shares = sqliteTable(
+  "shares",
+  {
+    tenantId: text("tenant_id").notNull(),
+    ownerId: text("owner_id").notNull(),
+    granteeId: text("grantee_id").notNull(),
+    /** JSON array of scopes. */
+    scopes: text("scopes").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.ownerId, t.granteeId] }),
+    index("shares_grantee_idx").on(t.tenantId, t.granteeId, t.ownerId),
+    foreignKey({ columns: [t.tenantId, t.ownerId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+    foreignKey({ columns: [t.tenantId, t.granteeId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: text("created_at").notNull(),
+    lastUsedAt: text("last_used_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    revokedAt: text("revoked_at"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    index("sessions_user_idx").on(t.tenantId, t.userId, t.createdAt),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    /** SHA-256 of the opaque token; the token itself is never stored. */
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+  },
+  (t) => [
+    index("refresh_tokens_session_idx").on(t.sessionId),
+    index("refresh_tokens_user_idx").on(t.tenantId, t.userId),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    /** NULL for platform keys. */
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    /** The user who created the key; the key goes when that user is deleted. */
+    userId: text("user_id"),
+    name: text("name").notNull(),
+    roles: text("roles").notNull().default("[]"),
+    /** SHA-256 of the whole key; the key itself is shown once and never stored. */
+    hash: text("hash").notNull(),
+    prefix: text("prefix").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at"),
+    lastUsedAt: text("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_uq").on(t.hash),
+    index("api_keys_tenant_idx").on(t.tenantId, t.createdAt, t.id),
+    index("api_keys_user_idx").on(t.tenantId, t.userId),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete(
+      "cascade",
+    ),
+  ],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    /** NULL for platform-level events (e.g. `tenant.deleted`). */
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    data: text("data").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("events_id_uq").on(t.id),
+    index("events_tenant_idx").on(t.tenantId, t.seq),
+    index("events_tenant_type_idx").on(t.tenantId, t.type, t.seq),
+  ],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    /** Who sent the request (principal) and to which route: keys never collide across callers. */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    tenantId: text("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    fingerprint: text("fingerprint").notNull(),
+    /** NULL while the first request is still running. */
+    status: integer("status"),
+    headers: text("headers"),
+    body: text("body"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scope, t.key] }),
+    index("idempotency_created_idx").on(t.createdAt),
+  ],
+);

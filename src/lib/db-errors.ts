@@ -1,0 +1,44 @@
+import { ApiError } from "./errors";
+
+/** Unique index → the field a client should change. */
+const UNIQUE_FIELDS: [RegExp, string, string][] = [
+  [/users_email_uq|users\.email/, "email", "A user with this email already exists in the tenant."],
+  [/users_username_uq|users\.username/, "username", "A user with this username already exists in the tenant."],
+  [/users_external_id_uq|users\.external_id/, "external_id", "A user with this external_id already exists in the tenant."],
+  [/tenants_slug_uq|tenants\.slug/, "slug", "A tenant with this slug already exists."],
+  [/roles\.tenant_id, roles\.name|roles\.name/, "name", "A role with this name already exists."],
+];
+
+/**
+ * Turns a constraint failure from D1 into the API error it means (409 for duplicates, the
+ * invariant's own code for a trigger's ABORT). Anything else is rethrown untouched.
+ */
+export function mapDbError(err: unknown): never {
+  const message = String((err as Error)?.message ?? err);
+  if (message.includes("last_owner")) {
+    throw new ApiError("last_owner", "The tenant must keep at least one active owner.");
+  }
+  if (message.includes("UNIQUE constraint failed")) {
+    for (const [pattern, field, detail] of UNIQUE_FIELDS) {
+      if (pattern.test(message)) {
+        const e = new ApiError("conflict", detail, [{ path: field, message: detail, code: "duplicate" }]);
+        throw e;
+      }
+    }
+    throw new ApiError("conflict", "The resource already exists.");
+  }
+  if (message.includes("FOREIGN KEY constraint failed")) {
+    throw new ApiError("conflict", "The change refers to something that no longer exists or is still in use.");
+  }
+  throw err;
+}
+
+/** Runs a write, translating constraint failures. */
+export async function guarded<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    return mapDbError(err);
+  }
+}
+

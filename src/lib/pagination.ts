@@ -1,0 +1,210 @@
+import { sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { base64url, fromBase64url } from "./crypto";
+import { ApiError, validationError } from "./errors";
+
+/**
+ * Two pagination modes for every list: keyset cursors (default) and numbered pages.
+ * Cursors are opaque base64url JSON holding the sort, the position (the sort key values of the
+ * edge row), the direction, and a fingerprint of the list's scope and filters: a cursor from
+ * another tenant, another filter or another sort is refused rather than silently misused.
+ */
+export const MAX_PAGE_SIZE = 5000;
+
+const intParam = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+export const paginationQuery = {
+  limit: intParam("limit", 1, MAX_PAGE_SIZE)
+    .optional()
+    .meta({ description: "Cursor mode: items per page (1–5000, default 20)." }),
+  cursor: z.string().max(2048).optional().meta({ description: "Cursor mode: next_cursor or previous_cursor of a page." }),
+  page: intParam("page", 1, 1_000_000_000).optional().meta({ description: "Page mode: page number from 1." }),
+  page_size: intParam("page_size", 1, MAX_PAGE_SIZE)
+    .optional()
+    .meta({ description: "Page mode: items per page (1–5000)." }),
+};
+
+export interface PaginationInput {
+  limit?: number;
+  cursor?: string;
+  page?: number;
+  page_size?: number;
+}
+
+export type Pagination =
+  | { mode: "cursor"; limit: number; cursor: CursorState | null }
+  | { mode: "page"; page: number; pageSize: number };
+
+export interface SortTerm {
+  field: string;
+  desc: boolean;
+}
+
+export interface CursorState {
+  sort: string;
+  scope: string;
+  dir: "next" | "prev";
+  values: (string | number)[];
+}
+
+export interface SortableField {
+  /** The ORDER BY expression; an index on it (tenant first) serves the sort. */
+  expr: SQL;
+  /** The same value read from a result row, for the cursor. */
+  read: (row: Record<string, unknown>) => string | number;
+}
+
+/** Picks the mode (mixing is a 422) and decodes the cursor against the list's scope. */
+export function resolvePagination(input: PaginationInput, scope: string): Pagination {
+  const cursorMode = input.limit !== undefined || input.cursor !== undefined;
+  const pageMode = input.page !== undefined || input.page_size !== undefined;
+  if (cursorMode && pageMode) {
+    const fields = ["limit", "cursor", "page", "page_size"].filter((k) => input[k as keyof PaginationInput] !== undefined);
+    throw validationError(
+      fields.map((path) => ({ path, message: "Use either limit/cursor or page/page_size, not both.", code: "pagination_mode" })),
+      "Use either cursor pagination (limit, cursor) or page pagination (page, page_size), not both.",
+    );
+  }
+  if (pageMode) return { mode: "page", page: input.page ?? 1, pageSize: input.page_size ?? 20 };
+  return { mode: "cursor", limit: input.limit ?? 20, cursor: input.cursor ? decodeCursor(input.cursor, scope) : null };
+}
+
+/** Parses `sort=username,-created_at` against the allowed fields; `id` always ends the order. */
+export function parseSort(raw: string | undefined, allowed: readonly string[], fallback: string): SortTerm[] {
+  const text = raw === undefined || raw === "" ? fallback : raw;
+  const terms: SortTerm[] = [];
+  for (const part of text.split(",")) {
+    const desc = part.startsWith("-");
+    const field = desc ? part.slice(1) : part;
+    if (!allowed.includes(field)) {
+      throw validationError([
+        { path: "sort", message: `Cannot sort by "${field}"; use ${allowed.join(", ")}.`, code: "invalid_sort" },
+      ]);
+    }
+    if (terms.some((t) => t.field === field)) {
+      throw validationError([{ path: "sort", message: `"${field}" appears twice.`, code: "invalid_sort" }]);
+    }
+    terms.push({ field, desc });
+  }
+  if (!terms.some((t) => t.field === "id")) terms.push({ field: "id", desc: terms.at(-1)?.desc ?? false });
+  return terms;
+}
+
+export const sortKey = (terms: SortTerm[]) => terms.map((t) => (t.desc ? `-${t.field}` : t.field)).join(",");
+
+export function encodeCursor(state: CursorState): string {
+  return base64url(new TextEncoder().encode(JSON.stringify([state.sort, state.scope, state.dir, state.values])));
+}
+
+const invalidCursor = () =>
+  new ApiError("invalid_cursor", "The cursor is not one this list issued (wrong list, filters, sort or tenant).", [
+    { path: "cursor", message: "Invalid cursor.", code: "invalid_cursor" },
+  ]);
+
+function decodeCursor(raw: string, scope: string): CursorState {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64url(raw)));
+  } catch {
+    throw invalidCursor();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 4 ||
+    typeof parsed[0] !== "string" ||
+    parsed[1] !== scope ||
+    (parsed[2] !== "next" && parsed[2] !== "prev") ||
+    !Array.isArray(parsed[3]) ||
+    !parsed[3].every((v) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v)))
+  ) {
+    throw invalidCursor();
+  }
+  return { sort: parsed[0], scope, dir: parsed[2], values: parsed[3] };
+}
+
+/**
+ * Resolves the sort for a cursor request: a cursor keeps the order it was issued with; naming a
+ * different sort alongside it is a mistake.
+ */
+export function sortForRequest(
+  rawSort: string | undefined,
+  pagination: Pagination,
+  allowed: readonly string[],
+  fallback: string,
+): SortTerm[] {
+  if (pagination.mode === "cursor" && pagination.cursor) {
+    const fromCursor = parseSort(pagination.cursor.sort, allowed, fallback);
+    if (rawSort !== undefined && rawSort !== "" && sortKey(parseSort(rawSort, allowed, fallback)) !== pagination.cursor.sort) {
+      throw invalidCursor();
+    }
+    return fromCursor;
+  }
+  return parseSort(rawSort, allowed, fallback);
+}
+
+/**
+ * The keyset condition "after (or before) this row in this order":
+ * (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … for the sort terms.
+ */
+export function keysetCondition(terms: SortTerm[], fields: Record<string, SortableField>, cursor: CursorState): SQL {
+  if (cursor.values.length !== terms.length) throw invalidCursor();
+  const backwards = cursor.dir === "prev";
+  const clauses: SQL[] = [];
+  terms.forEach((term, i) => {
+    const parts: SQL[] = [];
+    for (let j = 0; j < i; j++) parts.push(sql`${fields[terms[j]!.field]!.expr} = ${cursor.values[j]}`);
+    const greater = term.desc === backwards;
+    parts.push(
+      greater
+        ? sql`${fields[term.field]!.expr} > ${cursor.values[i]}`
+        : sql`${fields[term.field]!.expr} < ${cursor.values[i]}`,
+    );
+    clauses.push(sql`(${sql.join(parts, sql` AND `)})`);
+  });
+  return sql`(${sql.join(clauses, sql` OR `)})`;
+}
+
+export function orderBy(terms: SortTerm[], fields: Record<string, SortableField>, backwards = false): SQL {
+  return sql.join(
+    terms.map((t) => sql`${fields[t.field]!.expr} ${t.desc !== backwards ? sql`DESC` : sql`ASC`}`),
+    sql`, `,
+  );
+}
+
+export interface CursorPage<T> {
+  items: T[];
+  next_cursor: string | null;
+  previous_cursor: string | null;
+}
+
+/**
+ * Turns the rows of a keyset query (fetched with limit + 1, reversed order for `prev`) into a
+ * page with its cursors.
+ */
+export function cursorPage<R extends Record<string, unknown>, T>(
+  rows: R[],
+  p: Extract<Pagination, { mode: "cursor" }>,
+  terms: SortTerm[],
+  fields: Record<string, SortableField>,
+  scope: string,
+  present: (row: R) => T,
+): CursorPage<T> {
+  const backwards = p.cursor?.dir === "prev";
+  const hasMore = rows.length > p.limit;
+  const pageRows = rows.slice(0, p.limit);
+  if (backwards) pageRows.reverse();
+  const cursorAt = (row: R | undefined, dir: "next" | "prev") =>
+    row ? encodeCursor({ sort: sortKey(terms), scope, dir, values: terms.map((t) => fields[t.field]!.read(row)) }) : null;
+  const hasNext = backwards ? true : hasMore;
+  const hasPrev = backwards ? hasMore : p.cursor !== null;
+  return {
+    items: pageRows.map(present),
+    next_cursor: hasNext && pageRows.length > 0 ? cursorAt(pageRows.at(-1), "next") : null,
+    previous_cursor: hasPrev && pageRows.length > 0 ? cursorAt(pageRows[0], "prev") : null,
+  };
+}

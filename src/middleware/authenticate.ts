@@ -1,0 +1,134 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../env";
+import type { Principal } from "../auth/principal";
+import {
+  findApiKeyByHash,
+  findExternalPrincipal,
+  findSessionPrincipal,
+  findTenantRef,
+  type RoleGrant,
+  type UserPrincipalRow,
+} from "../auth/repo";
+import { OWN_ISSUER, tokenIssuer, verifyAccessToken, verifyExternalToken } from "../auth/tokens";
+import { sha256Hex, timingSafeEqual } from "../lib/crypto";
+import { ApiError, notFound } from "../lib/errors";
+import { isoNow } from "../lib/time";
+
+/** The one route a caller with a temporary password may use. */
+export const PASSWORD_CHANGE_ROUTE = { method: "POST", path: "/v1/users/me/password" } as const;
+
+export const API_KEY_PREFIX = "up_";
+
+const unauthorized = (detail: string) => new ApiError("unauthorized", detail);
+
+/**
+ * Resolves the caller into exactly one principal (bearer JWT, bearer API key, then the `token`
+ * cookie) or answers 401. Platform principals pick their tenant with `X-Tenant` / `?tenant=`;
+ * everyone else is pinned to their own tenant whatever they name.
+ */
+export interface AuthenticateOptions {
+  /** Requests that need no principal: public routes, and paths no route serves (→ 404/405). */
+  skip: (c: Context<AppEnv>) => boolean;
+}
+
+export function authenticate({ skip }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+  if (typeof skip !== "function") throw new Error("authenticate: skip must be a function");
+  return async function authenticateMiddleware(c, next) {
+    if (skip(c)) return next();
+    const principal = await resolvePrincipal(c);
+    if (principal.passwordChangeRequired && !isPasswordChange(c)) {
+      throw new ApiError(
+        "password_change_required",
+        "Signed in with a temporary password: change it with POST /v1/users/me/password first.",
+      );
+    }
+    c.set("principal", principal);
+    await next();
+  };
+}
+
+function isPasswordChange(c: Context<AppEnv>): boolean {
+  return c.req.method === PASSWORD_CHANGE_ROUTE.method && c.req.path === PASSWORD_CHANGE_ROUTE.path;
+}
+
+async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
+  const authorization = c.req.header("Authorization");
+  if (authorization !== undefined) {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw unauthorized("Use Authorization: Bearer <token>.");
+    const credential = m[1]!;
+    return credential.startsWith(API_KEY_PREFIX) ? apiKeyPrincipal(c, credential) : jwtPrincipal(c, credential);
+  }
+  const cookie = getCookie(c, "token");
+  if (cookie) return jwtPrincipal(c, cookie);
+  throw unauthorized("Authentication required.");
+}
+
+async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const env = c.env;
+  const issuer = tokenIssuer(token);
+  let row: UserPrincipalRow | null;
+  let sessionId: string | null = null;
+  if (issuer === OWN_ISSUER || !env.JWT_JWKS_URL) {
+    const claims = await verifyAccessToken(env, token);
+    sessionId = claims.sid;
+    row = await findSessionPrincipal(c.var.db, claims.tid, claims.sub, claims.sid, isoNow());
+  } else {
+    const identity = await verifyExternalToken(env, token);
+    row = await findExternalPrincipal(c.var.db, identity.tenant, identity.subject);
+  }
+  if (!row) throw unauthorized("The session has ended or the user is no longer active.");
+  return {
+    kind: "user",
+    tenantId: row.tenantId,
+    userId: row.userId,
+    sessionId,
+    keyId: null,
+    ...rolesAndPermissions(row.roles),
+    passwordChangeRequired: row.passwordChangeRequired,
+  };
+}
+
+async function apiKeyPrincipal(c: Context<AppEnv>, key: string): Promise<Principal> {
+  const bootstrap = c.env.BOOTSTRAP_API_KEY;
+  if (bootstrap && timingSafeEqual(key, bootstrap)) return platformPrincipal(c, "bootstrap");
+  const row = await findApiKeyByHash(c.var.db, await sha256Hex(key), isoNow());
+  if (!row) throw unauthorized("The API key is not valid.");
+  if (row.tenantId === null) return platformPrincipal(c, row.id);
+  return {
+    kind: "api_key",
+    tenantId: row.tenantId,
+    userId: null,
+    sessionId: null,
+    keyId: row.id,
+    ...rolesAndPermissions(row.roles),
+    passwordChangeRequired: false,
+  };
+}
+
+async function platformPrincipal(c: Context<AppEnv>, keyId: string): Promise<Principal> {
+  const named = c.req.header("X-Tenant") ?? c.req.query("tenant");
+  let tenantId: string | null = null;
+  if (named) {
+    tenantId = await findTenantRef(c.var.db, named);
+    if (!tenantId) throw notFound("Tenant");
+  }
+  return {
+    kind: "platform",
+    tenantId,
+    userId: null,
+    sessionId: null,
+    keyId,
+    roles: ["owner"],
+    permissions: ["*"],
+    passwordChangeRequired: false,
+  };
+}
+
+function rolesAndPermissions(grants: RoleGrant[]) {
+  return {
+    roles: grants.map((g) => g.name),
+    permissions: [...new Set(grants.flatMap((g) => g.permissions))],
+  };
+}

@@ -1,0 +1,151 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { errorRegistry } from "../lib/errors";
+import { docOf, type RouteDoc } from "./registry";
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
+
+const ProblemSchema = {
+  type: "object",
+  description: "RFC 9457 problem details.",
+  required: ["type", "title", "status", "detail", "code"],
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    code: { type: "string", enum: Object.keys(errorRegistry) },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["path", "message", "code"],
+        properties: { path: { type: "string" }, message: { type: "string" }, code: { type: "string" } },
+      },
+    },
+  },
+};
+
+const jsonSchema = (schema: z.ZodType, io: "input" | "output") => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" });
+  return rest;
+};
+
+/** Path and query parameters from an object schema, one OpenAPI parameter per key. */
+function parameters(schema: z.ZodType | undefined, location: "path" | "query") {
+  if (!schema) return [];
+  const js = jsonSchema(schema, "input") as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, prop]) => {
+    const { description, ...propSchema } = prop;
+    return {
+      name,
+      in: location,
+      required: location === "path" || (js.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: propSchema,
+    };
+  });
+}
+
+const headerParameter = {
+  "Idempotency-Key": {
+    name: "Idempotency-Key",
+    in: "header",
+    required: false,
+    description: "1–255 printable characters. A retry with the same key and body within 24 hours replays the first answer; another body gets 422 idempotency_key_reused.",
+    schema: { type: "string", minLength: 1, maxLength: 255 },
+  },
+  "If-Match": {
+    name: "If-Match",
+    in: "header",
+    required: false,
+    description: "The ETag you read; a stale tag gets 412 precondition_failed and changes nothing.",
+    schema: { type: "string" },
+  },
+} as const;
+
+/**
+ * The OpenAPI 3.1 document, generated from the app's own route table and the zod schemas its
+ * validators use, so a route cannot exist undocumented or be documented differently from what
+ * it checks.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function openApiDocument(app: Hono<any>) {
+  const operations = new Map<string, Partial<RouteDoc> & { method: string; path: string }>();
+  for (const route of app.routes) {
+    if (!METHODS.has(route.method)) continue;
+    const key = `${route.method} ${route.path}`;
+    const op = operations.get(key) ?? { method: route.method, path: route.path };
+    const doc = docOf(route.handler);
+    if (doc) {
+      const headers = [...(op.headers ?? []), ...(doc.headers ?? [])];
+      Object.assign(op, doc, { headers });
+    }
+    operations.set(key, op);
+  }
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations.values()) {
+    const path = op.path.replace(/:(\w+)/g, "{$1}");
+    const pathParamNames = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+    const declaredPathParams = parameters(op.param, "path");
+    const params = [
+      ...pathParamNames.map(
+        (name) => declaredPathParams.find((p) => p.name === name) ?? { name, in: "path", required: true, schema: { type: "string" } },
+      ),
+      ...parameters(op.query, "query"),
+      ...(op.headers ?? []).map((h) => headerParameter[h]),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(op.responses ?? { 200: { description: "OK" } })) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(r.schema, "output") } } } : {}),
+      };
+    }
+    responses.default = {
+      description: "A problem (RFC 9457).",
+      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    };
+    paths[path] ??= {};
+    paths[path][op.method.toLowerCase()] = {
+      operationId: `${op.method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
+      summary: op.summary ?? `${op.method} ${path}`,
+      ...(op.description ? { description: op.description } : {}),
+      tags: op.tags ?? [],
+      security: op.security === "public" ? [] : [{ bearer: [] }, { cookie: [] }],
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.json
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                "application/json": { schema: jsonSchema(op.json, "input") },
+                ...(op.method === "PATCH" ? { "application/merge-patch+json": { schema: jsonSchema(op.json, "input") } } : {}),
+              },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "userplane",
+      version: "1.0.0",
+      description:
+        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
+    },
+    servers: [{ url: "/" }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An access token (JWT) or an API key (up_…)." },
+        cookie: { type: "apiKey", in: "cookie", name: "token", description: "An access token in the `token` cookie." },
+      },
+      schemas: { Problem: ProblemSchema },
+    },
+    paths,
+  };
+}

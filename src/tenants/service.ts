@@ -1,0 +1,106 @@
+import { batch } from "../db/batch";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { tenants } from "../db/schema";
+import type { AppEnv } from "../env";
+import type { Principal } from "../auth/principal";
+import { configuredParams, hashPassword } from "../auth/password";
+import { guarded } from "../lib/db-errors";
+import { expectedVersion, preconditionFailed } from "../lib/etag";
+import { notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import {
+  cursorPage,
+  keysetCondition,
+  orderBy,
+  parseSort,
+  resolvePagination,
+  type PaginationInput,
+  type SortableField,
+} from "../lib/pagination";
+import { isoNow } from "../lib/time";
+import { newUserStatements, noop } from "../users/service";
+import { findTenant, insertBuiltinRoles, type TenantRow } from "./repo";
+import type { CreateTenantInput } from "./schemas";
+import { etagOf } from "../lib/etag";
+
+export const tenantEtag = (t: TenantRow) => etagOf("ten", t.id, t.version);
+
+/** Creates a tenant with its built-in roles and, optionally, its first owner: one batch. */
+export async function createTenant(c: Context<AppEnv>, principal: Principal, input: CreateTenantInput) {
+  const db = c.var.db;
+  const now = isoNow();
+  const id = newId("ten");
+  const owner = input.owner;
+  const passwordHash = owner?.password ? await hashPassword(owner.password, configuredParams(c.env)) : null;
+  const ownerStatements = owner
+    ? newUserStatements(db, id, owner, passwordHash, ["owner"], principal).statements
+    : ([noop(db), noop(db), noop(db)] as const);
+  const [, , , , , created] = await guarded(() =>
+    batch(db, [
+      db.insert(tenants).values({ id, slug: input.slug, name: input.name, createdAt: now, updatedAt: now }),
+      insertBuiltinRoles(db, id, now),
+      ...ownerStatements,
+      db.select().from(tenants).where(eq(tenants.id, id)),
+    ]),
+  );
+  return created[0]!;
+}
+
+export async function getTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string) {
+  const tenant = await findTenant(c.var.db, idOrSlug);
+  // A tenant principal sees its own tenant and nothing else.
+  if (!tenant || (principal.kind !== "platform" && tenant.id !== principal.tenantId)) throw notFound("Tenant");
+  return tenant;
+}
+
+const TENANT_SORT: Record<string, SortableField> = {
+  created_at: { expr: sql`created_at`, read: (r) => String(r.created_at) },
+  id: { expr: sql`id`, read: (r) => String(r.id) },
+};
+const TENANT_ORDER = parseSort(undefined, ["created_at", "id"], "created_at");
+
+interface RawTenant {
+  [column: string]: unknown;
+  id: string;
+  slug: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const presentRaw = (r: RawTenant) => ({ id: r.id, slug: r.slug, name: r.name, created_at: r.created_at, updated_at: r.updated_at });
+
+/** Live tenants, oldest first, in either pagination mode. */
+export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
+  const db = c.var.db;
+  const p = resolvePagination(input, "tenants");
+  const select = sql`SELECT id, slug, name, created_at, updated_at FROM tenants WHERE deleted_at IS NULL`;
+  if (p.mode === "page") {
+    const [rows, count] = await batch(db, [
+      db.all<RawTenant>(sql`${select} ORDER BY ${orderBy(TENANT_ORDER, TENANT_SORT)} LIMIT ${p.pageSize} OFFSET ${(p.page - 1) * p.pageSize}`),
+      db.get<{ total: number }>(sql`SELECT count(*) AS total FROM tenants WHERE deleted_at IS NULL`),
+    ]);
+    return { items: rows.map(presentRaw), total: count?.total ?? 0, page: p.page, page_size: p.pageSize };
+  }
+  const after = p.cursor ? sql` AND ${keysetCondition(TENANT_ORDER, TENANT_SORT, p.cursor)}` : sql``;
+  const rows = await db.all<RawTenant>(
+    sql`${select}${after} ORDER BY ${orderBy(TENANT_ORDER, TENANT_SORT, p.cursor?.dir === "prev")} LIMIT ${p.limit + 1}`,
+  );
+  return cursorPage(rows, p, TENANT_ORDER, TENANT_SORT, "tenants", presentRaw);
+}
+
+export async function patchTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string, patch: { slug?: string; name?: string }) {
+  const db = c.var.db;
+  const current = await getTenant(c, principal, idOrSlug);
+  expectedVersion(c, "ten", current.id, current.version);
+  const updated = await guarded(() =>
+    db
+      .update(tenants)
+      .set({ ...patch, updatedAt: isoNow(), version: current.version + 1 })
+      .where(and(eq(tenants.id, current.id), eq(tenants.version, current.version), isNull(tenants.deletedAt)))
+      .returning(),
+  );
+  if (updated.length === 0) throw preconditionFailed();
+  return updated[0]!;
+}

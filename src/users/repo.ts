@@ -1,0 +1,151 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../env";
+import type { SortableField } from "../lib/pagination";
+import { SHARE_SCOPES } from "./schemas";
+
+/** A users row as the list and lookup queries return it (snake_case, straight from SQL). */
+export interface UserRow {
+  [column: string]: unknown;
+  id: string;
+  tenant_id: string;
+  username: string | null;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  is_active: number;
+  is_managed: number;
+  manager_id: string | null;
+  metadata: string;
+  external_id: string | null;
+  has_password: number;
+  password_change_required: number;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+  version: number;
+  roles: string;
+  access: "self" | "managed" | "shared" | "tenant";
+  share_scopes: string | null;
+}
+
+/** Who is looking, and how far their sight reaches. */
+export interface Viewer {
+  tenantId: string;
+  /** The caller's own user id (null for API keys). */
+  userId: string | null;
+  /** Holds `users:read`: sees every user of the tenant. */
+  tenantWide: boolean;
+  includeManaged: boolean;
+  includeShared: boolean;
+}
+
+const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
+
+/**
+ * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
+ * Visibility is part of the WHERE clause, so lists, lookups and counts can never disagree.
+ */
+function selectUsers(viewer: Viewer, extraColumns: SQL = sql``): SQL {
+  const me = viewer.userId;
+  return sql`SELECT u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
+      u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
+      u.password_change_required, u.created_at, u.updated_at, u.last_login_at, u.version,
+      (SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
+         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles,
+      CASE WHEN u.id = ${me} THEN 'self' WHEN u.manager_id = ${me} THEN 'managed'
+           WHEN sh.owner_id IS NOT NULL THEN 'shared' ELSE 'tenant' END AS access,
+      CASE WHEN u.id = ${me} OR u.manager_id = ${me} THEN ${ALL_SCOPES} ELSE sh.scopes END AS share_scopes
+      ${extraColumns}
+    FROM users u
+    LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${me}`;
+}
+
+function visibility(viewer: Viewer): SQL {
+  if (viewer.tenantWide) return sql`1`;
+  const me = viewer.userId;
+  if (me === null) return sql`0`;
+  const parts = [sql`u.id = ${me}`];
+  if (viewer.includeManaged) parts.push(sql`u.manager_id = ${me}`);
+  if (viewer.includeShared) parts.push(sql`sh.owner_id IS NOT NULL`);
+  return sql`(${sql.join(parts, sql` OR `)})`;
+}
+
+const baseWhere = (viewer: Viewer) =>
+  sql`u.tenant_id = ${viewer.tenantId} AND u.deleted_at IS NULL AND ${visibility(viewer)}`;
+
+export interface UserFilters {
+  search?: string;
+  isActive?: boolean;
+  isManaged?: boolean;
+  username?: string;
+  email?: string;
+  role?: string;
+  managerId?: string;
+}
+
+/** `%` and `_` in a search term are literal characters, not wildcards. */
+const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
+export function filterConditions(f: UserFilters): SQL[] {
+  const out: SQL[] = [];
+  if (f.search !== undefined && f.search !== "") {
+    const p = likePattern(f.search);
+    out.push(sql`(lower(u.username) LIKE ${p} ESCAPE '\\' OR lower(u.first_name) LIKE ${p} ESCAPE '\\'
+      OR lower(u.last_name) LIKE ${p} ESCAPE '\\' OR lower(u.email) LIKE ${p} ESCAPE '\\')`);
+  }
+  if (f.isActive !== undefined) out.push(sql`u.is_active = ${f.isActive ? 1 : 0}`);
+  if (f.isManaged !== undefined) out.push(sql`u.is_managed = ${f.isManaged ? 1 : 0}`);
+  if (f.username !== undefined) out.push(sql`lower(u.username) = lower(${f.username})`);
+  if (f.email !== undefined) out.push(sql`lower(u.email) = lower(${f.email})`);
+  if (f.managerId !== undefined) out.push(sql`u.manager_id = ${f.managerId}`);
+  if (f.role !== undefined) {
+    out.push(sql`EXISTS (SELECT 1 FROM user_roles fr WHERE fr.tenant_id = u.tenant_id AND fr.user_id = u.id AND fr.role = ${f.role})`);
+  }
+  return out;
+}
+
+const text = (column: string) => (row: Record<string, unknown>) => String(row[column] ?? "").toLowerCase();
+
+/** Sortable fields: each expression matches an index `(tenant_id, <expr>, id)`. */
+export const USER_SORT_FIELDS: Record<string, SortableField> = {
+  id: { expr: sql`u.id`, read: (r) => String(r.id) },
+  created_at: { expr: sql`u.created_at`, read: (r) => String(r.created_at) },
+  username: { expr: sql`coalesce(lower(u.username), '')`, read: text("username") },
+  email: { expr: sql`coalesce(lower(u.email), '')`, read: text("email") },
+  first_name: { expr: sql`coalesce(lower(u.first_name), '')`, read: text("first_name") },
+  last_name: { expr: sql`coalesce(lower(u.last_name), '')`, read: text("last_name") },
+  last_login_at: { expr: sql`coalesce(u.last_login_at, '')`, read: (r) => String(r.last_login_at ?? "") },
+  is_active: { expr: sql`u.is_active`, read: (r) => Number(r.is_active) },
+};
+
+export interface ListQuery {
+  viewer: Viewer;
+  conditions: SQL[];
+  order: SQL;
+  limit: number;
+  offset?: number;
+}
+
+export function listUsersStatement(db: Db, q: ListQuery) {
+  const where = sql.join([baseWhere(q.viewer), ...q.conditions], sql` AND `);
+  return db.all<UserRow>(
+    sql`${selectUsers(q.viewer)} WHERE ${where} ORDER BY ${q.order} LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
+  );
+}
+
+export function countUsersStatement(db: Db, viewer: Viewer, conditions: SQL[]) {
+  const where = sql.join([baseWhere(viewer), ...conditions], sql` AND `);
+  return db.get<{ total: number }>(
+    sql`SELECT count(*) AS total FROM users u
+      LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${viewer.userId}
+      WHERE ${where}`,
+  );
+}
+
+/** One user as the viewer sees them, or undefined when not visible (→ 404). */
+export function findVisibleUser(db: Db, viewer: Viewer, id: string) {
+  return db.get<UserRow | undefined>(sql`${selectUsers(viewer)} WHERE ${baseWhere(viewer)} AND u.id = ${id}`);
+}
+
+/** The same read as a statement to put at the end of a write batch (read-your-write, one trip). */
+export const findVisibleUserStatement = findVisibleUser;

@@ -1,0 +1,120 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { requirePermission, userOf } from "../auth/principal";
+import { idempotent } from "../middleware/idempotency";
+import { describe } from "../openapi/registry";
+import { jsonBody, pathParams, queryParams } from "../lib/validate";
+import { presentUserWithAccess, userEtag } from "./present";
+import {
+  CreateUserBody,
+  ListUsersQuery,
+  PatchMeBody,
+  PatchUserBody,
+  PutUserBody,
+  UserIdParam,
+  UserWithAccess,
+  userList,
+} from "./schemas";
+import { createUser, getVisibleUser, listUsers, patchUser, putUser } from "./service";
+import type { UserRow } from "./repo";
+import type { Context } from "hono";
+
+/** The users directory: list, create, read, merge-patch and replace. */
+export const users = new Hono<AppEnv>();
+
+const tags = ["Users"];
+
+function respondUser(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200) {
+  c.header("ETag", userEtag(row));
+  return c.json(presentUserWithAccess(row), status);
+}
+
+users.get(
+  "/",
+  describe({
+    summary: "List the users visible to the caller",
+    description:
+      "Holders of users:read see every user of the tenant; everyone sees themselves, the users they manage (include_managed) and the users who shared access with them (include_shared). Cursor mode (limit, cursor) by default; page mode (page, page_size) adds total. A cursor keeps its sort and filters: reusing it with others is a 422.",
+    tags,
+    responses: { 200: { description: "A page of users", schema: userList(UserWithAccess) } },
+  }),
+  queryParams(ListUsersQuery),
+  async (c) => c.json(await listUsers(c.var.db, c.var.principal, c.req.valid("query"))),
+);
+
+users.post(
+  "/",
+  describe({
+    summary: "Create a user",
+    description:
+      "Needs users:write. One of email, username or external_id is required; without a password the user cannot sign in with one. Roles default to [\"member\"]; granting a role needs every permission it carries. 409 on a duplicate email, username or external_id (case-insensitive within the tenant).",
+    tags,
+    responses: { 201: { description: "The created user", schema: UserWithAccess } },
+  }),
+  idempotent(),
+  jsonBody(CreateUserBody),
+  async (c) => {
+    requirePermission(c.var.principal, "users:write");
+    return respondUser(c, await createUser(c, c.var.principal, c.req.valid("json")), 201);
+  },
+);
+
+users.get(
+  "/me",
+  describe({ summary: "The signed-in user", tags, responses: { 200: { description: "You", schema: UserWithAccess } } }),
+  async (c) => respondUser(c, await getVisibleUser(c.var.db, c.var.principal, userOf(c.var.principal))),
+);
+
+users.patch(
+  "/me",
+  describe({
+    summary: "Edit your own profile",
+    description: "A JSON Merge Patch of first_name, last_name, username and metadata.",
+    tags,
+    headers: ["If-Match"],
+    responses: { 200: { description: "You, updated", schema: UserWithAccess } },
+  }),
+  jsonBody(PatchMeBody),
+  async (c) => respondUser(c, await patchUser(c, c.var.principal, userOf(c.var.principal), c.req.valid("json"))),
+);
+
+users.get(
+  "/:id",
+  describe({
+    summary: "Get a user",
+    description: "200 when the caller may see the user, otherwise 404 exactly as if it did not exist.",
+    tags,
+    responses: { 200: { description: "The user", schema: UserWithAccess } },
+  }),
+  pathParams(UserIdParam),
+  async (c) => respondUser(c, await getVisibleUser(c.var.db, c.var.principal, c.req.valid("param").id)),
+);
+
+users.patch(
+  "/:id",
+  describe({
+    summary: "Merge-patch a user (RFC 7396)",
+    description:
+      "application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata.",
+    tags,
+    headers: ["If-Match"],
+    responses: { 200: { description: "The updated user", schema: UserWithAccess } },
+  }),
+  pathParams(UserIdParam),
+  jsonBody(PatchUserBody),
+  async (c) => respondUser(c, await patchUser(c, c.var.principal, c.req.valid("param").id, c.req.valid("json"))),
+);
+
+users.put(
+  "/:id",
+  describe({
+    summary: "Replace a user's profile",
+    description: "Replaces first_name, last_name, username, email and metadata; absent fields become null ({} for metadata).",
+    tags,
+    headers: ["If-Match"],
+    responses: { 200: { description: "The updated user", schema: UserWithAccess } },
+  }),
+  pathParams(UserIdParam),
+  jsonBody(PutUserBody),
+  async (c) => respondUser(c, await putUser(c, c.var.principal, c.req.valid("param").id, c.req.valid("json"))),
+);

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { paginationQuery } from "../lib/pagination";
+
+export const ROLE_NAME = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, "Role names are 1–64 characters of A–Z, a–z, 0–9, . _ : -");
+
+const METADATA_MAX_BYTES = 16 * 1024;
+
+export const Email = z.email("Not a valid email address").max(254);
+export const Username = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\p{L}\p{N}._@+-]+$/u, "Usernames are letters, digits and . _ @ + -");
+export const PersonName = z.string().trim().min(1).max(100);
+export const ExternalId = z.string().min(1).max(255);
+export const Password = z.string().min(8, "Passwords are at least 8 characters").max(256, "Passwords are at most 256 characters");
+
+/** A free JSON object, at most 16 KiB serialized. */
+export const Metadata = z
+  .record(z.string(), z.json())
+  .refine((v) => new TextEncoder().encode(JSON.stringify(v)).byteLength <= METADATA_MAX_BYTES, {
+    message: "metadata is larger than 16 KiB",
+  })
+  .meta({ description: "A free JSON object of at most 16 KiB." });
+
+export const ACCESS = ["self", "managed", "shared", "tenant"] as const;
+export const SHARE_SCOPES = ["data:read", "data:write", "profile:read", "profile:write"] as const;
+
+export const User = z
+  .object({
+    id: z.string(),
+    tenant_id: z.string(),
+    username: z.string().nullable(),
+    email: z.string().nullable(),
+    first_name: z.string().nullable(),
+    last_name: z.string().nullable(),
+    display_name: z.string().meta({ description: "First and last name joined, else username, else email, else id." }),
+    is_active: z.boolean(),
+    is_managed: z.boolean(),
+    manager_id: z.string().nullable(),
+    roles: z.array(z.string()),
+    metadata: z.record(z.string(), z.unknown()),
+    external_id: z.string().nullable(),
+    has_password: z.boolean(),
+    password_change_required: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    last_login_at: z.string().nullable(),
+  })
+  .meta({ id: "User" });
+
+export const UserWithAccess = User.extend({
+  access: z.enum(ACCESS).meta({ description: "Why the caller sees this user." }),
+  scopes: z.array(z.string()).meta({ description: "All scopes for self and managed users, the granted ones for shared users, [] for tenant-wide visibility." }),
+});
+
+export const CreateUserBody = z.strictObject({
+  email: Email.optional(),
+  username: Username.optional(),
+  first_name: PersonName.optional(),
+  last_name: PersonName.optional(),
+  password: Password.optional(),
+  temporary_password: z.boolean().optional().meta({ description: "The user must change the password at the first sign-in." }),
+  roles: z.array(ROLE_NAME).max(50).optional(),
+  metadata: Metadata.optional(),
+  external_id: ExternalId.optional(),
+  is_active: z.boolean().optional(),
+});
+export type CreateUserInput = z.infer<typeof CreateUserBody>;
+
+/** Merge patch of a user: every field optional, `null` clears it. */
+export const PatchUserBody = z.strictObject({
+  username: Username.nullable().optional(),
+  email: Email.nullable().optional(),
+  first_name: PersonName.nullable().optional(),
+  last_name: PersonName.nullable().optional(),
+  is_active: z.boolean().optional(),
+  roles: z.array(ROLE_NAME).max(50).optional(),
+  metadata: z.record(z.string(), z.json()).nullable().optional().meta({ description: "Merged deeply (RFC 7396): null removes a key." }),
+  external_id: ExternalId.nullable().optional(),
+});
+export type PatchUserInput = z.infer<typeof PatchUserBody>;
+
+export const PatchMeBody = PatchUserBody.pick({ username: true, first_name: true, last_name: true, metadata: true });
+
+/** PUT replaces these fields; absent ones become null ({} for metadata). */
+export const PutUserBody = z.strictObject({
+  username: Username.nullable().optional(),
+  email: Email.nullable().optional(),
+  first_name: PersonName.nullable().optional(),
+  last_name: PersonName.nullable().optional(),
+  metadata: Metadata.nullable().optional(),
+});
+export type PutUserInput = z.infer<typeof PutUserBody>;
+
+const booleanParam = z
+  .enum(["true", "false", "1", "0"], { message: "Use true or false" })
+  .transform((v) => v === "true" || v === "1");
+
+export const SORT_FIELDS = [
+  "id",
+  "username",
+  "email",
+  "first_name",
+  "last_name",
+  "created_at",
+  "last_login_at",
+  "is_active",
+] as const;
+
+export const ListUsersQuery = z.object({
+  ...paginationQuery,
+  search: z.string().max(200).optional().meta({ description: "Case-insensitive substring of username, first name, last name or email." }),
+  is_active: booleanParam.optional(),
+  is_managed: booleanParam.optional(),
+  username: z.string().max(256).optional().meta({ description: "Exact username (case-insensitive)." }),
+  email: z.string().max(256).optional().meta({ description: "Exact email (case-insensitive)." }),
+  role: z.string().max(64).optional(),
+  manager_id: z.string().max(64).optional(),
+  include_managed: booleanParam.optional().meta({ description: "Include the users you manage (default true)." }),
+  include_shared: booleanParam.optional().meta({ description: "Include the users who shared access with you (default true)." }),
+  sort: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: `Comma list of ${SORT_FIELDS.join(", ")}; prefix - for descending. Default created_at,id.` }),
+  tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
+});
+export type ListUsersInput = z.infer<typeof ListUsersQuery>;
+
+export const UserIdParam = z.object({ id: z.string().min(1).max(64) });
+
+export const CreateManagedUserBody = z.strictObject({
+  first_name: PersonName,
+  last_name: PersonName,
+  metadata: Metadata.optional(),
+});
+
+export const userList = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    next_cursor: z.string().nullable().optional(),
+    previous_cursor: z.string().nullable().optional(),
+    total: z.number().int().optional(),
+    page: z.number().int().optional(),
+    page_size: z.number().int().optional(),
+  });

@@ -1,0 +1,349 @@
+import { batch } from "../db/batch";
+import { and, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { userRoles, users } from "../db/schema";
+import type { AppEnv, Db } from "../env";
+import { can, tenantOf, type Principal } from "../auth/principal";
+import { configuredParams, hashPassword } from "../auth/password";
+import { recordEvent } from "../events/repo";
+import { guarded } from "../lib/db-errors";
+import { expectedVersion, preconditionFailed } from "../lib/etag";
+import { ApiError, forbidden, notFound, validationError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { mergePatch, type Json } from "../lib/merge-patch";
+import {
+  cursorPage,
+  keysetCondition,
+  orderBy,
+  resolvePagination,
+  sortForRequest,
+  sortKey,
+} from "../lib/pagination";
+import { isoNow } from "../lib/time";
+import { assertCanGrant, loadRoles } from "../roles/repo";
+import {
+  countUsersStatement,
+  filterConditions,
+  findVisibleUser,
+  listUsersStatement,
+  USER_SORT_FIELDS,
+  type UserRow,
+  type Viewer,
+} from "./repo";
+import { presentUserWithAccess, userEtag } from "./present";
+import { Metadata, SORT_FIELDS, type CreateUserInput, type ListUsersInput, type PatchUserInput, type PutUserInput } from "./schemas";
+
+export function viewerOf(principal: Principal, opts: { includeManaged?: boolean; includeShared?: boolean } = {}): Viewer {
+  return {
+    tenantId: tenantOf(principal),
+    userId: principal.userId,
+    tenantWide: can(principal, "users:read"),
+    includeManaged: opts.includeManaged ?? true,
+    includeShared: opts.includeShared ?? true,
+  };
+}
+
+/** `GET /v1/users`: one keyset (or page) query over exactly what the caller may see. */
+export async function listUsers(db: Db, principal: Principal, q: ListUsersInput) {
+  const viewer = viewerOf(principal, { includeManaged: q.include_managed, includeShared: q.include_shared });
+  const filters = {
+    search: q.search,
+    isActive: q.is_active,
+    isManaged: q.is_managed,
+    username: q.username,
+    email: q.email,
+    role: q.role,
+    managerId: q.manager_id,
+  };
+  // The cursor is bound to who asked, in which tenant, with which filters.
+  const scope = await listScope(viewer, filters);
+  const pagination = resolvePagination(q, scope);
+  const terms = sortForRequest(q.sort, pagination, SORT_FIELDS, "created_at,id");
+  const conditions = filterConditions(filters);
+
+  if (pagination.mode === "page") {
+    const order = orderBy(terms, USER_SORT_FIELDS);
+    const [rows, count] = await batch(db, [
+      listUsersStatement(db, {
+        viewer,
+        conditions,
+        order,
+        limit: pagination.pageSize,
+        offset: (pagination.page - 1) * pagination.pageSize,
+      }),
+      countUsersStatement(db, viewer, conditions),
+    ]);
+    return {
+      items: rows.map(presentUserWithAccess),
+      total: count?.total ?? 0,
+      page: pagination.page,
+      page_size: pagination.pageSize,
+    };
+  }
+
+  const cursor = pagination.cursor;
+  const keyset = cursor ? [keysetCondition(terms, USER_SORT_FIELDS, cursor)] : [];
+  const rows = await listUsersStatement(db, {
+    viewer,
+    conditions: [...conditions, ...keyset],
+    order: orderBy(terms, USER_SORT_FIELDS, cursor?.dir === "prev"),
+    limit: pagination.limit + 1,
+  });
+  return cursorPage(rows, pagination, terms, USER_SORT_FIELDS, scope, presentUserWithAccess);
+}
+
+async function listScope(viewer: Viewer, filters: object): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify([viewer, filters])),
+  );
+  return [...new Uint8Array(digest).slice(0, 9)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A user the caller can see, or 404 exactly as if it did not exist. */
+export async function getVisibleUser(db: Db, principal: Principal, id: string): Promise<UserRow> {
+  const row = await findVisibleUser(db, viewerOf(principal), id);
+  if (!row) throw notFound("User");
+  return row;
+}
+
+export async function createUser(c: Context<AppEnv>, principal: Principal, input: CreateUserInput): Promise<UserRow> {
+  const db = c.var.db;
+  const tenantId = tenantOf(principal);
+  if (!input.email && !input.username && !input.external_id) {
+    throw validationError(
+      ["email", "username", "external_id"].map((path) => ({
+        path,
+        message: "One of email, username or external_id is required.",
+        code: "identifier_required",
+      })),
+    );
+  }
+  if (input.temporary_password && !input.password) {
+    throw validationError([
+      { path: "temporary_password", message: "A temporary password needs a password.", code: "password_required" },
+    ]);
+  }
+  const roleNames = input.roles ?? ["member"];
+  const grants = await loadRoles(db, tenantId, roleNames);
+  assertCanGrant(principal, grants);
+  const passwordHash = input.password ? await hashPassword(input.password, configuredParams(c.env)) : null;
+  const { id, statements } = newUserStatements(db, tenantId, input, passwordHash, grants.map((g) => g.name), principal);
+  const [, , , created] = await guarded(() =>
+    batch(db, [...statements, findVisibleUser(db, { ...viewerOf(principal), tenantWide: true }, id)]),
+  );
+  return created!;
+}
+
+/** The INSERTs that create a user with their roles and the `user.created` event. */
+export function newUserStatements(
+  db: Db,
+  tenantId: string,
+  input: Omit<CreateUserInput, "password" | "roles">,
+  passwordHash: string | null,
+  roleNames: string[],
+  principal: Principal,
+) {
+  const now = isoNow();
+  const id = newId("usr");
+  const statements = [
+    db.insert(users).values({
+      id,
+      tenantId,
+      username: input.username ?? null,
+      email: input.email ?? null,
+      firstName: input.first_name ?? null,
+      lastName: input.last_name ?? null,
+      isActive: input.is_active ?? true,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      externalId: input.external_id ?? null,
+      passwordHash,
+      passwordChangeRequired: Boolean(input.temporary_password),
+      createdAt: now,
+      updatedAt: now,
+    }),
+    insertRoles(db, tenantId, id, roleNames),
+    recordEvent(db, tenantId, "user.created", { user_id: id, actor: actorOf(principal) }),
+  ] as const;
+  return { id, statements };
+}
+
+/** Inserts role grants (a no-op statement when there are none, so batches keep their shape). */
+function insertRoles(db: Db, tenantId: string, userId: string, names: string[]) {
+  if (names.length === 0) return noop(db);
+  return db.insert(userRoles).values(names.map((role) => ({ tenantId, userId, role })));
+}
+
+/** A statement that does nothing, so a batch keeps a fixed shape whatever the change. */
+export const noop = (db: Db) => db.run(sql`SELECT 1`);
+
+export const actorOf = (p: Principal) => ({ kind: p.kind, id: p.userId ?? p.keyId });
+
+/** Fields of a user a caller may change, by who the caller is to that user. */
+const PROFILE_FIELDS = new Set(["first_name", "last_name", "metadata"]);
+const SELF_FIELDS = new Set([...PROFILE_FIELDS, "username"]);
+
+function assertMayEdit(principal: Principal, target: UserRow, fields: string[]): void {
+  if (can(principal, "users:write")) return;
+  const allowed =
+    target.access === "self"
+      ? SELF_FIELDS
+      : target.access === "managed" || (target.access === "shared" && sharedScopes(target).includes("profile:write"))
+        ? PROFILE_FIELDS
+        : new Set<string>();
+  const denied = fields.filter((f) => !allowed.has(f));
+  if (denied.length > 0) throw forbidden(`You may not change ${denied.join(", ")} of this user.`);
+}
+
+const sharedScopes = (row: UserRow) => JSON.parse(row.share_scopes ?? "[]") as string[];
+
+interface UserChanges {
+  username?: string | null;
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  is_active?: boolean;
+  metadata?: Record<string, unknown>;
+  external_id?: string | null;
+  roles?: string[];
+}
+
+/** `PATCH /v1/users/{id}` and `/me`: RFC 7396 over the editable fields, metadata merged deeply. */
+export async function patchUser(c: Context<AppEnv>, principal: Principal, id: string, patch: PatchUserInput) {
+  const fields = Object.keys(patch);
+  return applyChanges(c, principal, id, fields, (current) => {
+    const changes: UserChanges = { ...patch, metadata: undefined };
+    if (patch.metadata !== undefined) {
+      const merged = mergePatch(JSON.parse(current.metadata) as Json, patch.metadata ?? null);
+      changes.metadata = checkMetadata(merged ?? {});
+    }
+    return changes;
+  });
+}
+
+/** `PUT /v1/users/{id}`: replaces names, username, email and metadata (absent → null / {}). */
+export async function putUser(c: Context<AppEnv>, principal: Principal, id: string, body: PutUserInput) {
+  const changes: UserChanges = {
+    username: body.username ?? null,
+    email: body.email ?? null,
+    first_name: body.first_name ?? null,
+    last_name: body.last_name ?? null,
+    metadata: body.metadata ?? {},
+  };
+  // Fields that PUT would actually change decide what permission it needs.
+  return applyChanges(c, principal, id, null, (current) => {
+    assertMayEdit(principal, current, changedFields(current, changes));
+    return changes;
+  });
+}
+
+function changedFields(current: UserRow, changes: UserChanges): string[] {
+  return Object.entries(changes).filter(([k, v]) => {
+    if (k === "metadata") return JSON.stringify(v) !== current.metadata;
+    return (current as Record<string, unknown>)[k] !== v;
+  }).map(([k]) => k);
+}
+
+function checkMetadata(value: Json): Record<string, unknown> {
+  const result = Metadata.safeParse(value);
+  if (!result.success) throw validationError([{ path: "metadata", message: result.error.issues[0]!.message, code: "invalid_metadata" }]);
+  return result.data;
+}
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The write path shared by PATCH and PUT: load what the caller sees, check permission and
+ * If-Match, compute the change, then write it conditionally on the version just read (one batch
+ * with the role grants, the event and the read-back). A concurrent writer makes the batch
+ * change nothing: with If-Match that is a 412, without it the change is recomputed.
+ */
+async function applyChanges(
+  c: Context<AppEnv>,
+  principal: Principal,
+  id: string,
+  fields: string[] | null,
+  compute: (current: UserRow) => UserChanges,
+): Promise<UserRow> {
+  const db = c.var.db;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const current = await getVisibleUser(db, principal, id);
+    if (fields) assertMayEdit(principal, current, fields);
+    const pinned = expectedVersion(c, "usr", current.id, current.version);
+    const changes = compute(current);
+    checkIdentifiersRemain(current, changes);
+    const grantChanges = await roleChanges(db, principal, current, changes.roles);
+    const result = await writeUser(db, principal, current, changes, grantChanges);
+    if (result) return result;
+    if (pinned !== undefined) throw preconditionFailed();
+  }
+  throw new ApiError("conflict", "The user is being changed by someone else; retry.");
+}
+
+function checkIdentifiersRemain(current: UserRow, changes: UserChanges): void {
+  const pick = (k: "email" | "username" | "external_id") => (k in changes && changes[k] !== undefined ? changes[k] : current[k]);
+  if (!pick("email") && !pick("username") && !pick("external_id") && !current.is_managed) {
+    throw validationError(
+      ["email", "username", "external_id"].map((path) => ({
+        path,
+        message: "A user keeps at least one of email, username or external_id.",
+        code: "identifier_required",
+      })),
+    );
+  }
+}
+
+interface RoleDiff {
+  add: string[];
+  remove: string[];
+}
+
+async function roleChanges(db: Db, principal: Principal, current: UserRow, wanted?: string[]): Promise<RoleDiff> {
+  if (!wanted) return { add: [], remove: [] };
+  const held = JSON.parse(current.roles) as string[];
+  const add = [...new Set(wanted)].filter((r) => !held.includes(r));
+  const remove = held.filter((r) => !wanted.includes(r));
+  if (add.length + remove.length === 0) return { add, remove };
+  if (current.access === "self" && !can(principal, "roles:write")) {
+    throw forbidden("You cannot change your own roles.");
+  }
+  assertCanGrant(principal, await loadRoles(db, current.tenant_id, [...add, ...remove]));
+  return { add, remove };
+}
+
+async function writeUser(db: Db, principal: Principal, current: UserRow, changes: UserChanges, roles: RoleDiff) {
+  const set: Partial<typeof users.$inferInsert> = {};
+  if (changes.username !== undefined) set.username = changes.username;
+  if (changes.email !== undefined) set.email = changes.email;
+  if (changes.first_name !== undefined) set.firstName = changes.first_name;
+  if (changes.last_name !== undefined) set.lastName = changes.last_name;
+  if (changes.is_active !== undefined) set.isActive = changes.is_active;
+  if (changes.metadata !== undefined) set.metadata = JSON.stringify(changes.metadata);
+  if (changes.external_id !== undefined) set.externalId = changes.external_id;
+  const nextVersion = current.version + 1;
+  const where = and(eq(users.tenantId, current.tenant_id), eq(users.id, current.id), eq(users.version, current.version));
+  // The batch is one transaction: every statement before the UPDATE acts only while the row
+  // is still at the version this change was computed from; a concurrent writer voids them all.
+  const unchanged = sql`EXISTS (SELECT 1 FROM users WHERE tenant_id = ${current.tenant_id} AND id = ${current.id} AND version = ${current.version})`;
+  const fieldsChanged = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
+  const statements = [
+    roles.remove.length
+      ? db.run(sql`DELETE FROM user_roles WHERE tenant_id = ${current.tenant_id} AND user_id = ${current.id}
+          AND role IN (${sql.join(roles.remove.map((r) => sql`${r}`), sql`, `)}) AND ${unchanged}`)
+      : noop(db),
+    roles.add.length
+      ? db.run(sql`INSERT INTO user_roles (tenant_id, user_id, role)
+          SELECT ${current.tenant_id}, ${current.id}, value FROM json_each(${JSON.stringify(roles.add)}) WHERE ${unchanged}`)
+      : noop(db),
+    db.run(sql`INSERT INTO events (id, tenant_id, type, data, created_at)
+      SELECT ${newId("evt")}, ${current.tenant_id}, 'user.updated',
+        ${JSON.stringify({ user_id: current.id, fields: fieldsChanged, actor: actorOf(principal) })}, ${isoNow()}
+      WHERE ${unchanged}`),
+    db.update(users).set({ ...set, updatedAt: isoNow(), version: nextVersion }).where(where).returning({ id: users.id }),
+    findVisibleUser(db, { ...viewerOf(principal), tenantWide: true }, current.id),
+  ] as const;
+  const [, , , updated, after] = await guarded(() => batch(db, statements));
+  return updated.length === 1 && after ? after : null;
+}
+
+export { userEtag };

@@ -1,0 +1,20 @@
+import type { D1Migration } from "cloudflare:test";
+import type { Bindings } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    /** `env` from "cloudflare:workers" inside tests: the worker's bindings plus test-only ones. */
+    interface Env extends Bindings {
+      /** SQL migrations read from ./migrations by vitest.config.ts. */
+      TEST_MIGRATIONS: D1Migration[];
+    }
+
+    /** Types `exports` from "cloudflare:workers" (`exports.default.fetch(...)`). */
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+      durableNamespaces: "TenantCoordinator" | "KeyStore" | "Throttle";
+    }
+  }
+}
+
+export {};
