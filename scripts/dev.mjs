@@ -101,6 +101,15 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   });
 }
+// `kill <npm pid>` stops npm and its `sh -c`, but sh does not pass the signal on: without this
+// watch, this script and the server would linger as orphans holding the port.
+const parentPid = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid !== parentPid && child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+  }
+}, 1000);
+parentWatch.unref();
 child.on("error", (error) => {
   console.error(`Could not start wrangler dev: ${error.message}`);
   process.exit(1);

@@ -11,6 +11,10 @@ import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
 import { tenants } from "./tenants/routes";
 import { users } from "./users/routes";
+import { managedUsers } from "./users/managed-routes";
+import { shares } from "./shares/routes";
+import { passwords } from "./passwords/routes";
+import { sessions } from "./sessions/routes";
 import { auth } from "./auth/routes";
 import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
@@ -65,6 +69,12 @@ export function createApp() {
   app.route("/v1/tenants", tenants);
   app.route("/v1/auth", auth);
   app.route("/v1/password-resets", resets);
+  // Sub-resources of users first: their paths are longer, but keeping them ahead of
+  // `/v1/users/:id` makes the order obvious.
+  app.route("/v1/users/me/shares", shares);
+  app.route("/v1/users", managedUsers);
+  app.route("/v1/users", passwords);
+  app.route("/v1/users", sessions);
   app.route("/v1/users", users);
   app.route("/v1/roles", roles);
   app.route("/v1/permissions", permissions);

@@ -4,12 +4,14 @@ import type { Principal } from "./auth/principal";
 import type { KeyStore } from "./keys/key-store";
 import type { TenantCoordinator } from "./coordinator/tenant-coordinator";
 import type { Throttle } from "./auth/throttle";
+import type { ResetTokens } from "./resets/reset-tokens";
 
 /** Bindings and configuration the Worker receives (wrangler.toml, secrets, `.dev.vars`). */
 export interface Bindings {
   DB: D1Database;
   COORDINATOR: DurableObjectNamespace<TenantCoordinator>;
   KEYS: DurableObjectNamespace<KeyStore>;
+  RESET_TOKENS: DurableObjectNamespace<ResetTokens>;
   THROTTLE: DurableObjectNamespace<Throttle>;
   /** Platform key: full control over tenants. Compared in constant time. */
   BOOTSTRAP_API_KEY?: string;

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 
 export { TenantCoordinator } from "./coordinator/tenant-coordinator";
+export { ResetTokens } from "./resets/reset-tokens";
 export { KeyStore } from "./keys/key-store";
 export { Throttle } from "./auth/throttle";
 

@@ -12,7 +12,7 @@ declare global {
     /** Types `exports` from "cloudflare:workers" (`exports.default.fetch(...)`). */
     interface GlobalProps {
       mainModule: typeof import("../src/index");
-      durableNamespaces: "TenantCoordinator" | "KeyStore" | "Throttle";
+      durableNamespaces: "TenantCoordinator" | "KeyStore" | "ResetTokens" | "Throttle";
     }
   }
 }
