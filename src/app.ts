@@ -15,6 +15,7 @@ import { managedUsers } from "./users/managed-routes";
 import { shares } from "./shares/routes";
 import { passwords } from "./passwords/routes";
 import { sessions } from "./sessions/routes";
+import { userDeletion } from "./deletion/routes";
 import { auth } from "./auth/routes";
 import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
@@ -75,6 +76,7 @@ export function createApp() {
   app.route("/v1/users", managedUsers);
   app.route("/v1/users", passwords);
   app.route("/v1/users", sessions);
+  app.route("/v1/users", userDeletion);
   app.route("/v1/users", users);
   app.route("/v1/roles", roles);
   app.route("/v1/permissions", permissions);

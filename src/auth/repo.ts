@@ -98,7 +98,10 @@ export async function findApiKeyByHash(db: Db, hash: string, nowIso: string): Pr
     FROM api_keys k
     LEFT JOIN tenants t ON t.id = k.tenant_id
     WHERE k.hash = ${hash} AND (k.expires_at IS NULL OR k.expires_at > ${nowIso})
-      AND (k.tenant_id IS NULL OR t.deleted_at IS NULL)`);
+      AND (k.tenant_id IS NULL OR t.deleted_at IS NULL)
+      -- A key dies with the user who created it, from the moment that user is marked deleted.
+      AND NOT EXISTS (SELECT 1 FROM users owner WHERE owner.tenant_id = k.tenant_id AND owner.id = k.user_id
+                      AND owner.deleted_at IS NOT NULL)`);
   if (!row) return null;
   const roles = (JSON.parse(row.roles) as RoleGrant[]).map((r) => ({
     name: r.name,

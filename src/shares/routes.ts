@@ -1,4 +1,145 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { z } from "zod";
+import { batch } from "../db/batch";
+import { shares as sharesTable, users } from "../db/schema";
 import type { AppEnv } from "../env";
+import { tenantOf, userOf } from "../auth/principal";
+import { notFound, validationError } from "../lib/errors";
+import {
+  cursorPage,
+  keysetCondition,
+  orderBy,
+  parseSort,
+  resolvePagination,
+  type SortableField,
+} from "../lib/pagination";
+import { isoNow } from "../lib/time";
+import { jsonBody, pathParams, queryParams } from "../lib/validate";
+import { describe } from "../openapi/registry";
+import { ListSharesQuery, Share, ShareBody, ShareUserParam } from "./schemas";
 
+/**
+ * Sharing: a user grants another user of the same tenant scoped access to themselves. The
+ * grantee then sees the owner in `GET /v1/users` with `access: "shared"` and these scopes.
+ */
 export const shares = new Hono<AppEnv>();
+const tags = ["Sharing"];
+
+interface ShareRow {
+  [column: string]: unknown;
+  grantee_id: string;
+  owner_id: string;
+  scopes: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const present = (r: ShareRow) => ({
+  user_id: r.grantee_id,
+  owner_id: r.owner_id,
+  scopes: JSON.parse(r.scopes) as string[],
+  created_at: r.created_at,
+  updated_at: r.updated_at,
+});
+
+const SHARE_SORT: Record<string, SortableField> = { id: { expr: sql`grantee_id`, read: (r) => String(r.grantee_id) } };
+const SHARE_ORDER = parseSort(undefined, ["id"], "id");
+
+shares.get(
+  "/",
+  describe({
+    summary: "Shares you granted",
+    tags,
+    responses: {
+      200: {
+        description: "A page of shares, ordered by user_id",
+        schema: z.object({ items: z.array(Share), next_cursor: z.string().nullable().optional(), previous_cursor: z.string().nullable().optional(), total: z.number().optional() }),
+      },
+    },
+  }),
+  queryParams(ListSharesQuery),
+  async (c) => {
+    const owner = userOf(c.var.principal);
+    const tenantId = tenantOf(c.var.principal);
+    const db = c.var.db;
+    const p = resolvePagination(c.req.valid("query"), `shares:${tenantId}:${owner}`);
+    const mine = sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner}`;
+    if (p.mode === "page") {
+      const [rows, count] = await batch(db, [
+        db.all<ShareRow>(sql`${mine} ORDER BY grantee_id LIMIT ${p.pageSize} OFFSET ${(p.page - 1) * p.pageSize}`),
+        db.get<{ total: number }>(sql`SELECT count(*) AS total FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner}`),
+      ]);
+      return c.json({ items: rows.map(present), total: count?.total ?? 0, page: p.page, page_size: p.pageSize });
+    }
+    const after = p.cursor ? sql` AND ${keysetCondition(SHARE_ORDER, SHARE_SORT, p.cursor)}` : sql``;
+    const rows = await db.all<ShareRow>(
+      sql`${mine}${after} ORDER BY ${orderBy(SHARE_ORDER, SHARE_SORT, p.cursor?.dir === "prev")} LIMIT ${p.limit + 1}`,
+    );
+    return c.json(cursorPage(rows, p, SHARE_ORDER, SHARE_SORT, `shares:${tenantId}:${owner}`, present));
+  },
+);
+
+shares.put(
+  "/:user_id",
+  describe({
+    summary: "Share access to yourself with a user",
+    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422.",
+    tags,
+    responses: { 200: { description: "The share", schema: Share } },
+  }),
+  pathParams(ShareUserParam),
+  jsonBody(ShareBody),
+  async (c) => {
+    const owner = userOf(c.var.principal);
+    const tenantId = tenantOf(c.var.principal);
+    const grantee = c.req.valid("param").user_id;
+    if (grantee === owner) {
+      throw validationError([{ path: "user_id", message: "You cannot share with yourself.", code: "self_share" }]);
+    }
+    const db = c.var.db;
+    const now = isoNow();
+    const scopes = JSON.stringify(c.req.valid("json").scopes);
+    // One statement: the grantee must be a live user of this tenant, or nothing is written.
+    const rows = await db
+      .insert(sharesTable)
+      .select(
+        db
+          .select({
+            tenantId: users.tenantId,
+            ownerId: sql<string>`${owner}`.as("owner_id"),
+            granteeId: users.id,
+            scopes: sql<string>`${scopes}`.as("scopes"),
+            createdAt: sql<string>`${now}`.as("created_at"),
+            updatedAt: sql<string>`${now}`.as("updated_at"),
+          })
+          .from(users)
+          .where(and(eq(users.tenantId, tenantId), eq(users.id, grantee), isNull(users.deletedAt))),
+      )
+      .onConflictDoUpdate({
+        target: [sharesTable.tenantId, sharesTable.ownerId, sharesTable.granteeId],
+        set: { scopes, updatedAt: now },
+      })
+      .returning();
+    const row = rows[0];
+    if (!row) throw notFound("User");
+    return c.json({ user_id: row.granteeId, owner_id: row.ownerId, scopes: JSON.parse(row.scopes), created_at: row.createdAt, updated_at: row.updatedAt });
+  },
+);
+
+shares.delete(
+  "/:user_id",
+  describe({ summary: "Stop sharing with a user", tags, responses: { 204: { description: "Revoked" } } }),
+  pathParams(ShareUserParam),
+  async (c) => {
+    const owner = userOf(c.var.principal);
+    const tenantId = tenantOf(c.var.principal);
+    const deleted = await c.var.db
+      .delete(sharesTable)
+      .where(and(eq(sharesTable.tenantId, tenantId), eq(sharesTable.ownerId, owner), eq(sharesTable.granteeId, c.req.valid("param").user_id)))
+      .returning({ owner: sharesTable.ownerId });
+    if (deleted.length === 0) throw notFound("Share");
+    return c.body(null, 204);
+  },
+);
+

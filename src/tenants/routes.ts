@@ -5,7 +5,7 @@ import { forbidden } from "../lib/errors";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
-import { deleteTenant } from "../deletion/service";
+import { deleteTenant, resumeTenantDeletion } from "../deletion/service";
 import { presentTenant, type TenantRow } from "./repo";
 import { CreateTenantBody, ListTenantsQuery, PatchTenantBody, Tenant, TenantIdParam } from "./schemas";
 import { createTenant, getTenant, listTenants, patchTenant, tenantEtag } from "./service";
@@ -90,7 +90,9 @@ tenants.delete(
   pathParams(TenantIdParam),
   async (c) => {
     requirePlatform(c.var.principal);
-    const tenant = await getTenant(c, c.var.principal, c.req.valid("param").id);
+    const { id } = c.req.valid("param");
+    if (await resumeTenantDeletion(c, id)) return c.body(null, 204);
+    const tenant = await getTenant(c, c.var.principal, id);
     expectedVersion(c, "ten", tenant.id, tenant.version);
     await deleteTenant(c.env, tenant.id);
     return c.body(null, 204);

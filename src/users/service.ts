@@ -143,6 +143,8 @@ export function newUserStatements(
   passwordHash: string | null,
   roleNames: string[],
   principal: Principal,
+  /** Set for managed (child) users: they cannot sign in and belong to this manager. */
+  managerId: string | null = null,
 ) {
   const now = isoNow();
   const id = newId("usr");
@@ -155,6 +157,8 @@ export function newUserStatements(
       firstName: input.first_name ?? null,
       lastName: input.last_name ?? null,
       isActive: input.is_active ?? true,
+      isManaged: managerId !== null,
+      managerId,
       metadata: JSON.stringify(input.metadata ?? {}),
       externalId: input.external_id ?? null,
       passwordHash,
