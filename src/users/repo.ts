@@ -83,16 +83,30 @@ export interface UserFilters {
   managerId?: string;
 }
 
+/** Shorter terms have no trigram to look up. */
+const TRIGRAM = 3;
+
+/**
+ * Case-insensitive substring match on username, first name, last name or email. Terms of three
+ * or more characters go through the trigram index (a quoted FTS5 phrase: every character is
+ * literal); shorter ones scan the tenant's users with LIKE.
+ */
+function searchCondition(term: string): SQL {
+  if ([...term].length >= TRIGRAM) {
+    const phrase = `"${term.replaceAll('"', '""')}"`;
+    return sql`u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ${phrase})`;
+  }
+  const p = likePattern(term);
+  return sql`(lower(u.username) LIKE ${p} ESCAPE '\\' OR lower(u.first_name) LIKE ${p} ESCAPE '\\'
+      OR lower(u.last_name) LIKE ${p} ESCAPE '\\' OR lower(u.email) LIKE ${p} ESCAPE '\\')`;
+}
+
 /** `%` and `_` in a search term are literal characters, not wildcards. */
 const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 
 export function filterConditions(f: UserFilters): SQL[] {
   const out: SQL[] = [];
-  if (f.search !== undefined && f.search !== "") {
-    const p = likePattern(f.search);
-    out.push(sql`(lower(u.username) LIKE ${p} ESCAPE '\\' OR lower(u.first_name) LIKE ${p} ESCAPE '\\'
-      OR lower(u.last_name) LIKE ${p} ESCAPE '\\' OR lower(u.email) LIKE ${p} ESCAPE '\\')`);
-  }
+  if (f.search !== undefined && f.search !== "") out.push(searchCondition(f.search));
   if (f.isActive !== undefined) out.push(sql`u.is_active = ${f.isActive ? 1 : 0}`);
   if (f.isManaged !== undefined) out.push(sql`u.is_managed = ${f.isManaged ? 1 : 0}`);
   if (f.username !== undefined) out.push(sql`lower(u.username) = lower(${f.username})`);
