@@ -14,7 +14,7 @@ const UNIQUE_FIELDS: [RegExp, string, string][] = [
  * invariant's own code for a trigger's ABORT). Anything else is rethrown untouched.
  */
 export function mapDbError(err: unknown): never {
-  const message = String((err as Error)?.message ?? err);
+  const message = errorMessage(err);
   if (message.includes("last_owner")) {
     throw new ApiError("last_owner", "The tenant must keep at least one active owner.");
   }
@@ -31,6 +31,19 @@ export function mapDbError(err: unknown): never {
     throw new ApiError("conflict", "The change refers to something that no longer exists or is still in use.");
   }
   throw err;
+}
+
+/**
+ * The database's own message. drizzle wraps a D1 failure in "Failed query: <sql> params: <values>"
+ * and keeps the constraint message on `cause`; the wrapper is not read, so a value that happens
+ * to contain "last_owner" or "UNIQUE" cannot steer the mapping.
+ */
+function errorMessage(err: unknown): string {
+  let e = err;
+  for (let depth = 0; depth < 5 && (e as Error)?.cause !== undefined && (e as Error)?.cause !== null; depth++) {
+    e = (e as Error).cause;
+  }
+  return String((e as Error)?.message ?? e);
 }
 
 /** Runs a write, translating constraint failures. */
