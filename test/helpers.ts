@@ -103,3 +103,13 @@ export async function expectProblem(res: Response, status: number, code: string)
   }
   return body as { type: string; title: string; status: number; detail: string; code: string; errors?: { path: string; message: string; code: string }[] };
 }
+
+/** Signs in through `POST /v1/auth/token` (email by default); returns the raw call result. */
+export function signIn(
+  tenant: string,
+  login: { email?: string; username?: string },
+  password: string,
+  headers: Record<string, string> = {},
+) {
+  return call("POST", "/v1/auth/token", { body: { tenant, ...login, password }, headers });
+}
