@@ -1,6 +1,7 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type * as schema from "./db/schema";
 import type { Principal } from "./auth/principal";
+import type { Caller, PendingSession } from "./auth/deferred";
 import type { KeyStore } from "./keys/key-store";
 import type { TenantCoordinator } from "./coordinator/tenant-coordinator";
 import type { Throttle } from "./auth/throttle";
@@ -38,6 +39,10 @@ export interface Variables {
   db: Db;
   requestId: string;
   principal: Principal;
+  /** Who the verified credential names, before any database read (see src/auth/deferred.ts). */
+  caller: Caller;
+  /** Set instead of `principal` on routes that batch the session check with their read. */
+  pendingSession?: PendingSession;
 }
 
 /** The one Hono environment type every router and middleware uses. */

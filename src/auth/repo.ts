@@ -31,7 +31,7 @@ const rolesOfUser = sql`(SELECT json_group_array(json_object('name', r.name, 'pe
     FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.name = ur.role
     WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id)`;
 
-function toPrincipalRow(row: RawPrincipalRow | undefined): UserPrincipalRow | null {
+export function toPrincipalRow(row: RawPrincipalRow | undefined): UserPrincipalRow | null {
   if (!row) return null;
   const roles = (JSON.parse(row.roles) as RoleGrant[]).map((r) => ({
     name: r.name,
@@ -49,14 +49,8 @@ function toPrincipalRow(row: RawPrincipalRow | undefined): UserPrincipalRow | nu
  * The user behind an access token, in one indexed read: the session must be live, the user
  * active and not being deleted, the tenant not being deleted.
  */
-export async function findSessionPrincipal(
-  db: Db,
-  tenantId: string,
-  userId: string,
-  sessionId: string,
-  nowIso: string,
-): Promise<UserPrincipalRow | null> {
-  const row = await db.get<RawPrincipalRow>(sql`
+export function sessionPrincipalStatement(db: Db, tenantId: string, userId: string, sessionId: string, nowIso: string) {
+  return db.get<RawPrincipalRow | undefined>(sql`
     SELECT u.id, u.tenant_id, u.password_change_required, ${rolesOfUser} AS roles
     FROM sessions s
     JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
@@ -65,7 +59,16 @@ export async function findSessionPrincipal(
       AND s.revoked_at IS NULL AND s.expires_at > ${nowIso}
       AND u.deleted_at IS NULL AND u.is_active = 1 AND u.is_managed = 0
       AND t.deleted_at IS NULL`);
-  return toPrincipalRow(row);
+}
+
+export async function findSessionPrincipal(
+  db: Db,
+  tenantId: string,
+  userId: string,
+  sessionId: string,
+  nowIso: string,
+): Promise<UserPrincipalRow | null> {
+  return toPrincipalRow(await sessionPrincipalStatement(db, tenantId, userId, sessionId, nowIso));
 }
 
 /** The user an external identity provider's `sub` names, inside the tenant its claim names. */

@@ -5,8 +5,9 @@ import type { Principal } from "../auth/principal";
 import {
   findApiKeyByHash,
   findExternalPrincipal,
-  findSessionPrincipal,
   findTenantRef,
+  sessionPrincipalStatement,
+  toPrincipalRow,
   type RoleGrant,
   type UserPrincipalRow,
 } from "../auth/repo";
@@ -14,6 +15,7 @@ import { OWN_ISSUER, tokenIssuer, verifyAccessToken, verifyExternalToken } from 
 import { sha256Hex, timingSafeEqual } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { isoNow } from "../lib/time";
+import { defersSessionCheck } from "../auth/deferred";
 
 /** The one route a caller with a temporary password may use. */
 export const PASSWORD_CHANGE_ROUTE = { method: "POST", path: "/v1/users/me/password" } as const;
@@ -37,22 +39,31 @@ export function authenticate({ skip }: AuthenticateOptions): MiddlewareHandler<A
   return async function authenticateMiddleware(c, next) {
     if (skip(c)) return next();
     const principal = await resolvePrincipal(c);
-    if (principal.passwordChangeRequired && !isPasswordChange(c)) {
-      throw new ApiError(
-        "password_change_required",
-        "Signed in with a temporary password: change it with POST /v1/users/me/password first.",
-      );
+    if (principal) {
+      admit(c, principal);
+      c.set("principal", principal);
+      c.set("caller", { tenantId: principal.tenantId ?? "", userId: principal.userId });
     }
-    c.set("principal", principal);
     await next();
   };
+}
+
+/** A temporary password opens one route only. */
+function admit(c: Context<AppEnv>, principal: Principal): void {
+  if (principal.passwordChangeRequired && !isPasswordChange(c)) {
+    throw new ApiError(
+      "password_change_required",
+      "Signed in with a temporary password: change it with POST /v1/users/me/password first.",
+    );
+  }
 }
 
 function isPasswordChange(c: Context<AppEnv>): boolean {
   return c.req.method === PASSWORD_CHANGE_ROUTE.method && c.req.path === PASSWORD_CHANGE_ROUTE.path;
 }
 
-async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
+/** The principal, or null when its session check was left for the handler's batch. */
+async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   const authorization = c.req.header("Authorization");
   if (authorization !== undefined) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
@@ -65,20 +76,9 @@ async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
   throw unauthorized("Authentication required.");
 }
 
-async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principal> {
-  const env = c.env;
-  const issuer = tokenIssuer(token);
-  let row: UserPrincipalRow | null;
-  let sessionId: string | null = null;
-  if (issuer === OWN_ISSUER || !env.JWT_JWKS_URL) {
-    const claims = await verifyAccessToken(env, token);
-    sessionId = claims.sid;
-    row = await findSessionPrincipal(c.var.db, claims.tid, claims.sub, claims.sid, isoNow());
-  } else {
-    const identity = await verifyExternalToken(env, token);
-    row = await findExternalPrincipal(c.var.db, identity.tenant, identity.subject);
-  }
-  if (!row) throw unauthorized("The session has ended or the user is no longer active.");
+const sessionEnded = () => unauthorized("The session has ended or the user is no longer active.");
+
+function userPrincipal(row: UserPrincipalRow, sessionId: string | null): Principal {
   return {
     kind: "user",
     tenantId: row.tenantId,
@@ -88,6 +88,32 @@ async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
     ...rolesAndPermissions(row.roles),
     passwordChangeRequired: row.passwordChangeRequired,
   };
+}
+
+async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principal | null> {
+  const env = c.env;
+  const issuer = tokenIssuer(token);
+  if (issuer !== OWN_ISSUER && env.JWT_JWKS_URL) {
+    const identity = await verifyExternalToken(env, token);
+    const row = await findExternalPrincipal(c.var.db, identity.tenant, identity.subject);
+    if (!row) throw sessionEnded();
+    return userPrincipal(row, null);
+  }
+  const claims = await verifyAccessToken(env, token);
+  const statement = sessionPrincipalStatement(c.var.db, claims.tid, claims.sub, claims.sid, isoNow());
+  const settle = (raw: unknown) => {
+    const row = toPrincipalRow(raw as Parameters<typeof toPrincipalRow>[0]);
+    if (!row) throw sessionEnded();
+    const principal = userPrincipal(row, claims.sid);
+    admit(c, principal);
+    return principal;
+  };
+  if (defersSessionCheck(c)) {
+    c.set("caller", { tenantId: claims.tid, userId: claims.sub });
+    c.set("pendingSession", { statement, settle });
+    return null;
+  }
+  return settle(await statement);
 }
 
 async function apiKeyPrincipal(c: Context<AppEnv>, key: string): Promise<Principal> {

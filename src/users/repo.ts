@@ -33,8 +33,11 @@ export interface Viewer {
   tenantId: string;
   /** The caller's own user id (null for API keys). */
   userId: string | null;
-  /** Holds `users:read`: sees every user of the tenant. */
-  tenantWide: boolean;
+  /**
+   * Holds `users:read`: sees every user of the tenant. An SQL condition when the permission is
+   * not known yet because the session check rides in the same batch (src/auth/deferred.ts).
+   */
+  tenantWide: boolean | SQL;
   includeManaged: boolean;
   includeShared: boolean;
 }
@@ -61,10 +64,11 @@ function selectUsers(viewer: Viewer, extraColumns: SQL = sql``): SQL {
 }
 
 function visibility(viewer: Viewer): SQL {
-  if (viewer.tenantWide) return sql`1`;
+  if (viewer.tenantWide === true) return sql`1`;
   const me = viewer.userId;
-  if (me === null) return sql`0`;
-  const parts = [sql`u.id = ${me}`];
+  const parts = viewer.tenantWide === false ? [] : [viewer.tenantWide];
+  if (me === null) return parts.length ? parts[0]! : sql`0`;
+  parts.push(sql`u.id = ${me}`);
   if (viewer.includeManaged) parts.push(sql`u.manager_id = ${me}`);
   if (viewer.includeShared) parts.push(sql`sh.owner_id IS NOT NULL`);
   return sql`(${sql.join(parts, sql` OR `)})`;
@@ -154,6 +158,19 @@ export function countUsersStatement(db: Db, viewer: Viewer, conditions: SQL[]) {
       LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${viewer.userId}
       WHERE ${where}`,
   );
+}
+
+/**
+ * Whether a user's roles grant `permission`, in SQL. Role rows hold their permissions (built-in
+ * rows are written from the code catalogue), so this agrees with the principal's permissions.
+ */
+export function userHolds(tenantId: string, userId: string, permission: `${string}:${string}`): SQL {
+  const resource = permission.slice(0, permission.indexOf(":"));
+  return sql`EXISTS (SELECT 1 FROM user_roles hr
+    JOIN roles r ON r.tenant_id = hr.tenant_id AND r.name = hr.role
+    JOIN json_each(r.permissions) p
+    WHERE hr.tenant_id = ${tenantId} AND hr.user_id = ${userId}
+      AND p.value IN ('*', ${`${resource}:*`}, ${permission}))`;
 }
 
 /** One user as the viewer sees them, or undefined when not visible (→ 404). */

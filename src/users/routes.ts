@@ -15,7 +15,8 @@ import {
   UserWithAccess,
   userList,
 } from "./schemas";
-import { createUser, getVisibleUser, listUsers, patchUser, putUser } from "./service";
+import { createUser, listUsers, patchUser, putUser, readVisibleUser } from "./service";
+import { sessionInBatch } from "../auth/deferred";
 import type { UserRow } from "./repo";
 import type { Context } from "hono";
 
@@ -38,8 +39,9 @@ users.get(
     tags,
     responses: { 200: { description: "A page of users", schema: userList(UserWithAccess) } },
   }),
+  sessionInBatch(),
   queryParams(ListUsersQuery),
-  async (c) => c.json(await listUsers(c.var.db, c.var.principal, c.req.valid("query"))),
+  async (c) => c.json(await listUsers(c, c.req.valid("query"))),
 );
 
 users.post(
@@ -62,7 +64,8 @@ users.post(
 users.get(
   "/me",
   describe({ summary: "The signed-in user", tags, responses: { 200: { description: "You", schema: UserWithAccess } } }),
-  async (c) => respondUser(c, await getVisibleUser(c.var.db, c.var.principal, userOf(c.var.principal))),
+  sessionInBatch(),
+  async (c) => respondUser(c, await readVisibleUser(c, "me")),
 );
 
 users.patch(
@@ -86,8 +89,9 @@ users.get(
     tags,
     responses: { 200: { description: "The user", schema: UserWithAccess } },
   }),
+  sessionInBatch(),
   pathParams(UserIdParam),
-  async (c) => respondUser(c, await getVisibleUser(c.var.db, c.var.principal, c.req.valid("param").id)),
+  async (c) => respondUser(c, await readVisibleUser(c, c.req.valid("param").id)),
 );
 
 users.patch(

@@ -3,7 +3,8 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { userRoles, users } from "../db/schema";
 import type { AppEnv, Db } from "../env";
-import { can, tenantOf, type Principal } from "../auth/principal";
+import { can, tenantOf, userOf, type Principal } from "../auth/principal";
+import { readWithSession } from "../auth/deferred";
 import { configuredParams, hashPassword } from "../auth/password";
 import { recordEvent } from "../events/repo";
 import { guarded } from "../lib/db-errors";
@@ -27,6 +28,7 @@ import {
   findVisibleUser,
   listUsersStatement,
   USER_SORT_FIELDS,
+  userHolds,
   type UserRow,
   type Viewer,
 } from "./repo";
@@ -43,9 +45,26 @@ export function viewerOf(principal: Principal, opts: { includeManaged?: boolean;
   };
 }
 
+/**
+ * The viewer for a read whose session check rides in the same batch: who is asking comes from
+ * the verified token; whether they hold users:read is decided by SQL in that same batch.
+ */
+function batchedViewer(c: Context<AppEnv>, opts: { includeManaged?: boolean; includeShared?: boolean } = {}): Viewer {
+  if (!c.var.pendingSession) return viewerOf(c.var.principal, opts);
+  const { tenantId, userId } = c.var.caller;
+  return {
+    tenantId,
+    userId,
+    tenantWide: userHolds(tenantId, userId!, "users:read"),
+    includeManaged: opts.includeManaged ?? true,
+    includeShared: opts.includeShared ?? true,
+  };
+}
+
 /** `GET /v1/users`: one keyset (or page) query over exactly what the caller may see. */
-export async function listUsers(db: Db, principal: Principal, q: ListUsersInput) {
-  const viewer = viewerOf(principal, { includeManaged: q.include_managed, includeShared: q.include_shared });
+export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
+  const db = c.var.db;
+  const viewer = batchedViewer(c, { includeManaged: q.include_managed, includeShared: q.include_shared });
   const filters = {
     search: q.search,
     isActive: q.is_active,
@@ -56,14 +75,14 @@ export async function listUsers(db: Db, principal: Principal, q: ListUsersInput)
     managerId: q.manager_id,
   };
   // The cursor is bound to who asked, in which tenant, with which filters.
-  const scope = await listScope(viewer, filters);
+  const scope = await listScope([viewer.tenantId, viewer.userId, viewer.includeManaged, viewer.includeShared, filters]);
   const pagination = resolvePagination(q, scope);
   const terms = sortForRequest(q.sort, pagination, SORT_FIELDS, "created_at,id");
   const conditions = filterConditions(filters);
 
   if (pagination.mode === "page") {
     const order = orderBy(terms, USER_SORT_FIELDS);
-    const [rows, count] = await batch(db, [
+    const [, [rows, count]] = await readWithSession<[UserRow[], { total: number } | undefined]>(c, [
       listUsersStatement(db, {
         viewer,
         conditions,
@@ -83,21 +102,35 @@ export async function listUsers(db: Db, principal: Principal, q: ListUsersInput)
 
   const cursor = pagination.cursor;
   const keyset = cursor ? [keysetCondition(terms, USER_SORT_FIELDS, cursor)] : [];
-  const rows = await listUsersStatement(db, {
-    viewer,
-    conditions: [...conditions, ...keyset],
-    order: orderBy(terms, USER_SORT_FIELDS, cursor?.dir === "prev"),
-    limit: pagination.limit + 1,
-  });
+  const [, [rows]] = await readWithSession<[UserRow[]]>(c, [
+    listUsersStatement(db, {
+      viewer,
+      conditions: [...conditions, ...keyset],
+      order: orderBy(terms, USER_SORT_FIELDS, cursor?.dir === "prev"),
+      limit: pagination.limit + 1,
+    }),
+  ]);
   return cursorPage(rows, pagination, terms, USER_SORT_FIELDS, scope, presentUserWithAccess);
 }
 
-async function listScope(viewer: Viewer, filters: object): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(JSON.stringify([viewer, filters])),
-  );
+async function listScope(parts: unknown[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(parts)));
   return [...new Uint8Array(digest).slice(0, 9)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * `GET /v1/users/me` and `/{id}` in one round trip: the row is read as a tenant-wide viewer
+ * would see it (with its access label relative to the caller), then hidden unless the caller
+ * holds users:read or sees it as self, managed or shared — exactly the visibility rule.
+ */
+export async function readVisibleUser(c: Context<AppEnv>, id: string | "me"): Promise<UserRow> {
+  const base = batchedViewer(c);
+  const targetId = id === "me" ? (c.var.pendingSession ? c.var.caller.userId! : userOf(c.var.principal)) : id;
+  const [principal, [row]] = await readWithSession<[UserRow | undefined]>(c, [
+    findVisibleUser(c.var.db, { ...base, tenantWide: true }, targetId),
+  ]);
+  if (!row || (row.access === "tenant" && !can(principal, "users:read"))) throw notFound("User");
+  return row;
 }
 
 /** A user the caller can see, or 404 exactly as if it did not exist. */

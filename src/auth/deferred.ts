@@ -1,0 +1,59 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { BatchItem } from "drizzle-orm/batch";
+import { batch } from "../db/batch";
+import type { AppEnv } from "../env";
+import type { Principal } from "./principal";
+
+/**
+ * One D1 round trip for authenticated reads. For routes marked `sessionInBatch()`, the
+ * authenticate middleware only verifies the access token (no database) and leaves the session
+ * check pending; the handler then sends that check in the same `batch()` as its own read. The
+ * read may only depend on what the verified token says (tenant, user), never on permissions the
+ * check has not confirmed yet: permission-dependent parts are either computed in SQL or checked
+ * on the rows afterwards, and nothing is answered before the check passes.
+ */
+export interface PendingSession {
+  /** The session + user + roles lookup (src/auth/repo.ts), not yet sent. */
+  statement: BatchItem<"sqlite">;
+  /** Turns its row into the principal, or throws the same 401/403 the middleware would. */
+  settle: (row: unknown) => Principal;
+}
+
+/** Who the token says is calling, known before any database read. */
+export interface Caller {
+  tenantId: string;
+  userId: string | null;
+}
+
+const marked = new WeakSet<object>();
+
+/** Marks a route whose handler batches the session check with its own read. */
+export function sessionInBatch(): MiddlewareHandler<AppEnv> {
+  const mw: MiddlewareHandler<AppEnv> = async function sessionInBatchMarker(_c, next) {
+    await next();
+  };
+  marked.add(mw);
+  return mw;
+}
+
+export const defersSessionCheck = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => marked.has(r.handler));
+
+/**
+ * Runs `statements` with the pending session check (if any) in one batch and returns the
+ * principal with the statements' results.
+ */
+export async function readWithSession<R extends unknown[]>(
+  c: Context<AppEnv>,
+  statements: BatchItem<"sqlite">[],
+): Promise<[Principal, R]> {
+  const pending = c.var.pendingSession;
+  if (!pending) {
+    const results = statements.length ? await batch(c.var.db, statements as [BatchItem<"sqlite">]) : [];
+    return [c.var.principal, results as unknown as R];
+  }
+  const [row, ...results] = await batch(c.var.db, [pending.statement, ...statements]);
+  const principal = pending.settle(row);
+  c.set("principal", principal);
+  return [principal, results as unknown as R];
+}

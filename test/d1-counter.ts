@@ -1,0 +1,53 @@
+import { env } from "cloudflare:workers";
+import { createApp } from "../src/app";
+
+/**
+ * A D1 binding that counts round trips: every statement execution (`first`, `all`, `run`,
+ * `raw`) and every `batch`/`exec` is one trip to the database in production.
+ */
+export function countingD1(db: D1Database) {
+  const counter = { trips: 0, log: [] as string[] };
+  const wrapStatement = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(value.apply(target, args), sql);
+        if (["first", "all", "run", "raw"].includes(prop as string)) {
+          return (...args: unknown[]) => {
+            counter.trips++;
+            counter.log.push(sql);
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  const wrapped = new Proxy(db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare") return (sql: string) => wrapStatement(value.call(target, sql), sql);
+      if (prop === "batch" || prop === "exec") {
+        return (...args: unknown[]) => {
+          counter.trips++;
+          counter.log.push(`${String(prop)}(${Array.isArray(args[0]) ? args[0].length : 1})`);
+          // Statements in a batch are unwrapped by D1 itself; hand it the originals.
+          return value.apply(target, args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+  return { db: wrapped as D1Database, counter };
+}
+
+const app = createApp();
+
+/** Sends a request through the app with a counting D1 binding; returns the response and trips. */
+export async function countTrips(request: Request) {
+  const { db, counter } = countingD1(env.DB);
+  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+  const res = await app.fetch(request, { ...env, DB: db }, ctx);
+  return { res, trips: counter.trips, log: counter.log };
+}

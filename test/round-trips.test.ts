@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { countTrips } from "./d1-counter";
+import { call, createTenant, userWithToken } from "./helpers";
+
+const req = (method: string, path: string, token: string, body?: unknown) =>
+  new Request(`http://userplane.test${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+
+async function scene() {
+  const f = await createTenant();
+  const member = await userWithToken(f.tenant.id, { email: "m@x.test", last_name: "Zyxwvut" });
+  // Warm the isolate's key cache so the counts show the request's own work.
+  await call("GET", "/v1/users/me", { token: f.ownerToken });
+  return { f, member };
+}
+
+describe("D1 round trips per request (session check included)", () => {
+  it("authenticated reads take one round trip", async () => {
+    const { f, member } = await scene();
+    const cases: [string, string][] = [
+      ["GET /v1/users/me", "/v1/users/me"],
+      ["GET /v1/users/{id}", `/v1/users/${member.user.id}`],
+      ["list page with total", "/v1/users?page=1&page_size=20"],
+      ["list first page (cursor)", "/v1/users?limit=20"],
+      ["search", "/v1/users?search=zyxw"],
+    ];
+    for (const [name, path] of cases) {
+      for (const token of [f.ownerToken, member.token]) {
+        const { res, trips, log } = await countTrips(req("GET", path, token));
+        expect(res.status, name).toBe(200);
+        expect(trips, `${name}: ${log.join(" | ")}`).toBe(1);
+      }
+    }
+  });
+
+  it("a revoked session still fails within that one round trip", async () => {
+    const { member } = await scene();
+    const { res, trips } = await countTrips(req("GET", "/v1/users/me", member.token));
+    expect(res.status).toBe(200);
+    expect(trips).toBe(1);
+    await call("DELETE", `/v1/users/${member.user.id}`, { token: member.token });
+    const after = await countTrips(req("GET", "/v1/users/me", member.token));
+    expect(after.res.status).toBe(401);
+    expect(after.trips).toBe(1);
+  });
+
+  it("static data costs no round trip", async () => {
+    await scene();
+    for (const path of ["/.well-known/jwks.json", "/openapi.json"]) {
+      const { res, trips } = await countTrips(new Request(`http://userplane.test${path}`));
+      expect(res.status).toBe(200);
+      expect(trips).toBe(0);
+    }
+  });
+});
