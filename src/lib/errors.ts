@@ -17,6 +17,7 @@ export const errorRegistry = {
   conflict: { status: 409, title: "Conflict" },
   last_owner: { status: 409, title: "A tenant must keep an active owner" },
   role_in_use: { status: 409, title: "Role in use" },
+  role_builtin: { status: 409, title: "Built-in roles cannot change" },
   reset_token_active: { status: 409, title: "A reset token is already active" },
   idempotency_key_in_progress: { status: 409, title: "Request with this idempotency key in progress" },
   precondition_failed: { status: 412, title: "Precondition failed" },

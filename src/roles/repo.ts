@@ -1,36 +1,171 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { roles } from "../db/schema";
 import type { Db } from "../env";
 import type { Principal } from "../auth/principal";
-import { holdsAll } from "../auth/permissions";
+import { holds } from "../auth/permissions";
 import { permissionsOfRole, type RoleGrant } from "../auth/repo";
 import { forbidden, validationError } from "../lib/errors";
 
-/** The named roles of a tenant with their permissions; unknown names are a 422 on `field`. */
-export async function loadRoles(db: Db, tenantId: string, names: readonly string[], field = "roles"): Promise<RoleGrant[]> {
-  const unique = [...new Set(names)];
-  if (unique.length === 0) return [];
-  const rows = await db
+export type RoleRecord = typeof roles.$inferSelect;
+
+/** The role rows a grant change needs: the named roles and the roles the user holds now. */
+export function rolesStatement(db: Db, tenantId: string, names: readonly string[], holderId?: string) {
+  const named = names.length ? inArray(roles.name, [...new Set(names)]) : sql`0`;
+  const held = holderId
+    ? sql`${roles.name} IN (SELECT role FROM user_roles WHERE tenant_id = ${tenantId} AND user_id = ${holderId})`
+    : sql`0`;
+  return db
     .select({ name: roles.name, permissions: roles.permissions })
     .from(roles)
-    .where(and(eq(roles.tenantId, tenantId), inArray(roles.name, unique)));
+    .where(and(eq(roles.tenantId, tenantId), sql`(${named} OR ${held})`));
+}
+
+/** Picks the named roles out of loaded rows; unknown names are a 422 on `field`. */
+export function pickRoles(rows: Pick<RoleRecord, "name" | "permissions">[], names: readonly string[], field = "roles"): RoleGrant[] {
+  const unique = [...new Set(names)];
   const missing = unique.filter((n) => !rows.some((r) => r.name === n));
   if (missing.length > 0) {
     throw validationError(
       missing.map((n) => ({ path: field, message: `Unknown role "${n}".`, code: "unknown_role" })),
     );
   }
-  return rows.map((r) => ({ name: r.name, permissions: permissionsOfRole(r.name, JSON.parse(r.permissions) as string[]) }));
+  return rows.filter((r) => unique.includes(r.name)).map(toGrant);
+}
+
+/** The named roles of a tenant with their permissions; unknown names are a 422 on `field`. */
+export async function loadRoles(db: Db, tenantId: string, names: readonly string[], field = "roles"): Promise<RoleGrant[]> {
+  if (names.length === 0) return [];
+  return pickRoles(await rolesStatement(db, tenantId, names), names, field);
+}
+
+export const toGrant = (r: Pick<RoleRecord, "name" | "permissions">): RoleGrant => ({
+  name: r.name,
+  permissions: permissionsOfRole(r.name, JSON.parse(r.permissions) as string[]),
+});
+
+/*
+ * The privilege rule, in one place: no principal hands out (or takes away) permissions it does
+ * not hold, whether through a role grant, an API key or a role definition. Every route that can
+ * change who holds what calls one of the assertions below before it writes.
+ *
+ * Why a check read before the write is enough here: the only concurrent change that could make
+ * the check stale is another principal redefining a role at the same moment, and that principal
+ * passed this same rule for the permissions it added. The outcome equals the legal order "grant
+ * first, redefine second", so no interleaving yields permissions that no one was allowed to give.
+ * Roles that vanish meanwhile are caught by the writes themselves (a foreign key for user grants,
+ * a conditional INSERT for keys, a conditional DELETE for roles).
+ */
+
+/** The permissions in `wanted` that the principal does not hold (wildcards honoured). */
+export function missingPermissions(principal: Principal, wanted: readonly string[]): string[] {
+  return [...new Set(wanted)].filter((w) => !holds(principal.permissions, w));
 }
 
 /**
- * The privilege rule, in one place: a principal may grant (or take away) a role only when it
- * holds every permission that role carries.
+ * A principal may grant or revoke a role (to a user or an API key, or revoke a key carrying it)
+ * only when it holds every permission that role carries.
  */
 export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[]): void {
   for (const grant of grants) {
-    if (!holdsAll(principal.permissions, grant.permissions)) {
-      throw forbidden(`You cannot grant or revoke the role "${grant.name}": it carries permissions you do not hold.`);
+    const missing = missingPermissions(principal, grant.permissions);
+    if (missing.length > 0) {
+      throw forbidden(
+        `You cannot grant or revoke the role "${grant.name}": it carries permissions you do not hold (${missing.join(", ")}).`,
+      );
     }
   }
+}
+
+/**
+ * A principal may define, redefine or delete a role only when it holds every permission the role
+ * carries, before and after the change (taking a permission out of a role revokes it from every
+ * holder, so it counts as much as adding one).
+ */
+export function assertCanDefine(principal: Principal, name: string, permissions: readonly string[]): void {
+  const missing = missingPermissions(principal, permissions);
+  if (missing.length > 0) {
+    throw forbidden(`You cannot give or take the permissions ${missing.join(", ")} through the role "${name}": you do not hold them.`);
+  }
+}
+
+/* ---- Role rows ---- */
+
+export function findRole(db: Db, tenantId: string, name: string) {
+  return db.select().from(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.name, name))).get();
+}
+
+/** The permissions of keys' roles that still exist (a key may outlive nothing but expired roles). */
+export async function existingGrants(db: Db, tenantId: string, names: readonly string[]): Promise<RoleGrant[]> {
+  if (names.length === 0) return [];
+  const rows = await db
+    .select({ name: roles.name, permissions: roles.permissions })
+    .from(roles)
+    .where(and(eq(roles.tenantId, tenantId), inArray(roles.name, [...new Set(names)])));
+  return rows.map(toGrant);
+}
+
+export function insertRole(
+  db: Db,
+  tenantId: string,
+  input: { name: string; description: string | null; permissions: string[] },
+  now: string,
+) {
+  return db
+    .insert(roles)
+    .values({
+      tenantId,
+      name: input.name,
+      description: input.description,
+      permissions: JSON.stringify(input.permissions),
+      isBuiltin: false,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+    .get();
+}
+
+/** Changes a custom role only while it is still at `version`; undefined when it is not. */
+export function updateRoleAtVersion(
+  db: Db,
+  current: RoleRecord,
+  set: { description?: string | null; permissions?: string[] },
+  now: string,
+) {
+  return db
+    .update(roles)
+    .set({
+      ...(set.description !== undefined ? { description: set.description } : {}),
+      ...(set.permissions !== undefined ? { permissions: JSON.stringify(set.permissions) } : {}),
+      updatedAt: now,
+      version: current.version + 1,
+    })
+    .where(
+      and(
+        eq(roles.tenantId, current.tenantId),
+        eq(roles.name, current.name),
+        eq(roles.version, current.version),
+        eq(roles.isBuiltin, false),
+      ),
+    )
+    .returning()
+    .get();
+}
+
+/**
+ * Deletes a custom role in one statement, only while it is at `version` and nobody holds it: no
+ * user grant and no live API key names it. (A dead key naming it cannot come back to life, so it
+ * does not block; the user_roles foreign key backs the first condition up.) True when deleted.
+ */
+export async function deleteUnusedRole(db: Db, current: RoleRecord, nowIso: string): Promise<boolean> {
+  const { tenantId, name, version } = current;
+  const deleted = await db.all<{ name: string }>(sql`
+    DELETE FROM roles
+    WHERE tenant_id = ${tenantId} AND name = ${name} AND version = ${version} AND is_builtin = 0
+      AND NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = ${tenantId} AND ur.role = ${name})
+      AND NOT EXISTS (SELECT 1 FROM api_keys k, json_each(k.roles) j
+                      WHERE k.tenant_id = ${tenantId} AND j.value = ${name}
+                        AND (k.expires_at IS NULL OR k.expires_at > ${nowIso}))
+    RETURNING name`);
+  return deleted.length === 1;
 }
