@@ -1,4 +1,145 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
 
-export class Throttle extends DurableObject<Bindings> {}
+/** How many attempts a key may spend, and how long the first lock-out lasts. */
+export interface ThrottleRule {
+  max: number;
+  lockoutSeconds: number;
+}
+
+export type Verdict = { allowed: true } | { allowed: false; retryAfter: number };
+
+/** A key with no activity for this long (and no lock in force) starts over from nothing. */
+export const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
+/** Lock-outs double each time, up to this long. */
+export const MAX_LOCKOUT_MS = 24 * 60 * 60 * 1000;
+
+interface Counter {
+  [column: string]: number | null;
+  /** Attempts charged since the last lock-out (or since the key was new). */
+  spent: number;
+  /** Lock-outs so far: the next one lasts lockoutSeconds · 2^lockouts. */
+  lockouts: number;
+  locked_until: number | null;
+  touched_at: number;
+}
+
+const FRESH: Counter = { spent: 0, lockouts: 0, locked_until: null, touched_at: 0 };
+
+/**
+ * Brute-force counters, one object per key (`idFromName("login:acct:…")`, `"login:ip:…"`,
+ * `"reset:email:…"`): every isolate of every colo sees the same count, which an isolate's memory
+ * could never give.
+ *
+ * An attempt is charged *before* the guarded work runs (`attempt`), so N concurrent guesses can
+ * never get past the limit together: once `max` attempts are charged, the next one is refused.
+ * The caller then reports the outcome: `fail` locks the key once its budget is spent, `reset`
+ * forgets it (a successful sign-in), `refund` gives one attempt back (a success that should not
+ * count against a shared key, e.g. a client address). Every method is synchronous SQL, so each
+ * call is atomic. Time comes from the caller (`now`), so tests drive it with a fake clock.
+ */
+export class Throttle extends DurableObject<Bindings> {
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS counter (
+      id INTEGER PRIMARY KEY CHECK (id = 1), spent INTEGER NOT NULL, lockouts INTEGER NOT NULL,
+      locked_until INTEGER, touched_at INTEGER NOT NULL)`);
+  }
+
+  /** Charges one attempt, or refuses it while the key is locked (or its budget is spent). */
+  attempt(rule: ThrottleRule, now: number): Verdict {
+    const c = this.current(now);
+    if (c.locked_until !== null && c.locked_until > now) return this.refuse(c, now);
+    if (c.locked_until !== null) {
+      // The lock-out is over: a fresh budget, but the next lock-out will be longer.
+      c.spent = 0;
+      c.locked_until = null;
+    }
+    if (c.spent >= rule.max) {
+      // Only reachable when attempts are in flight at once: the budget is gone, lock now.
+      this.lock(c, rule, now);
+      this.save(c);
+      return this.refuse(c, now);
+    }
+    c.spent += 1;
+    c.touched_at = now;
+    this.save(c);
+    return { allowed: true };
+  }
+
+  /** The charged attempt failed: once the budget is spent, the key is locked out. */
+  fail(rule: ThrottleRule, now: number): Verdict {
+    const c = this.current(now);
+    if (c.spent >= rule.max && (c.locked_until === null || c.locked_until <= now)) {
+      this.lock(c, rule, now);
+      this.save(c);
+    }
+    return c.locked_until !== null && c.locked_until > now ? this.refuse(c, now) : { allowed: true };
+  }
+
+  /** Charges one attempt that counts as spent whatever happens next (e.g. a reset request). */
+  hit(rule: ThrottleRule, now: number): Verdict {
+    const verdict = this.attempt(rule, now);
+    if (verdict.allowed) this.fail(rule, now);
+    return verdict;
+  }
+
+  /** A success that should not count: gives the charged attempt back. */
+  refund(): void {
+    const c = this.load();
+    if (!c || c.spent === 0) return;
+    c.spent -= 1;
+    this.save(c);
+  }
+
+  /** Forgets the key entirely (a successful sign-in clears the account's failures and lock-outs). */
+  reset(): void {
+    this.ctx.storage.sql.exec("DELETE FROM counter");
+  }
+
+  /** Drops counters nobody touched for a day, so idle keys cost no storage. */
+  override async alarm(): Promise<void> {
+    const c = this.load();
+    if (!c) return;
+    const idleUntil = Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0);
+    if (Date.now() >= idleUntil) this.ctx.storage.sql.exec("DELETE FROM counter");
+    else await this.ctx.storage.setAlarm(idleUntil);
+  }
+
+  /** The counter as of `now`: a key idle for a day with no lock in force starts over. */
+  private current(now: number): Counter {
+    const c = this.load() ?? { ...FRESH, touched_at: now };
+    const locked = c.locked_until !== null && c.locked_until > now;
+    if (!locked && now - c.touched_at >= FORGET_AFTER_MS) return { ...FRESH, touched_at: now };
+    return c;
+  }
+
+  private lock(c: Counter, rule: ThrottleRule, now: number): void {
+    const ms = Math.min(rule.lockoutSeconds * 1000 * 2 ** c.lockouts, MAX_LOCKOUT_MS);
+    c.locked_until = now + ms;
+    c.lockouts += 1;
+    c.touched_at = now;
+  }
+
+  private refuse(c: Counter, now: number): Verdict {
+    return { allowed: false, retryAfter: Math.max(1, Math.ceil((c.locked_until! - now) / 1000)) };
+  }
+
+  private load(): Counter | null {
+    return this.ctx.storage.sql.exec<Counter>("SELECT spent, lockouts, locked_until, touched_at FROM counter").toArray()[0] ?? null;
+  }
+
+  private save(c: Counter): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO counter (id, spent, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, lockouts = excluded.lockouts,
+         locked_until = excluded.locked_until, touched_at = excluded.touched_at`,
+      c.spent,
+      c.lockouts,
+      c.locked_until,
+      c.touched_at,
+    );
+    // Cleanup only; the counter's meaning never depends on when the alarm runs.
+    void this.ctx.storage.setAlarm(Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0));
+  }
+}

@@ -1,0 +1,94 @@
+import type { Bindings } from "../env";
+import { ApiError } from "../lib/errors";
+import type { ThrottleRule, Verdict } from "./throttle";
+
+/**
+ * The worker's side of the brute-force counters kept by the Throttle Durable Object: which keys
+ * guard what, with which budget, and the one 429 they all answer.
+ */
+export interface Limit {
+  /** Names the counter's object: `login:acct:<tenant>:<user or login>`, `login:ip:<address>`, … */
+  key: string;
+  rule: ThrottleRule;
+}
+
+const positive = (raw: string | undefined, fallback: number) => {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+};
+
+/** Failed sign-ins one account may have before it is locked out (`LOGIN_MAX_FAILURES`, default 5). */
+export const accountRule = (env: Bindings): ThrottleRule => ({
+  max: positive(env.LOGIN_MAX_FAILURES, 5),
+  lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
+});
+
+/** The account counter of a known user is keyed by id, so email and username share one budget. */
+export const accountLimit = (env: Bindings, tenantId: string, userId: string): Limit => ({
+  key: `login:acct:${tenantId}:${userId}`,
+  rule: accountRule(env),
+});
+
+/** Failed sign-ins one client address may have (`LOGIN_IP_MAX_FAILURES`, default 20). */
+export const addressRule = (env: Bindings): ThrottleRule => ({
+  max: positive(env.LOGIN_IP_MAX_FAILURES, 20),
+  lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
+});
+
+/** Reset requests per email: a few, then the same growing lock-out. */
+export const RESET_REQUESTS_PER_EMAIL = 5;
+export const resetEmailRule = (env: Bindings): ThrottleRule => ({
+  max: RESET_REQUESTS_PER_EMAIL,
+  lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
+});
+export const resetAddressRule = addressRule;
+
+/**
+ * The client address Cloudflare's edge puts in `CF-Connecting-IP` (never `X-Forwarded-For`,
+ * which any client can write). Without it the request did not come through the edge (a local
+ * test), and there is no address to count.
+ */
+export function clientAddress(headers: Headers): string | null {
+  const ip = headers.get("CF-Connecting-IP")?.trim();
+  return ip && ip.length <= 64 ? ip.toLowerCase() : null;
+}
+
+const counter = (env: Bindings, key: string) => env.THROTTLE.get(env.THROTTLE.idFromName(key));
+
+export function rateLimited(retryAfter: number): ApiError {
+  return new ApiError("rate_limited", `Too many attempts. Try again in ${retryAfter} s.`, undefined, {
+    "Retry-After": String(retryAfter),
+  });
+}
+
+/**
+ * Charges one attempt on every key, in order, and stops at the first that refuses (so a locked
+ * address does not also spend the account's budget). Throws the 429.
+ */
+export async function admit(env: Bindings, limits: Limit[], now: number): Promise<void> {
+  for (const limit of limits) {
+    const verdict: Verdict = await counter(env, limit.key).attempt(limit.rule, now);
+    if (!verdict.allowed) throw rateLimited(verdict.retryAfter);
+  }
+}
+
+/** Charges one attempt that stays spent on every key (requests that are limited, not failures). */
+export async function spend(env: Bindings, limits: Limit[], now: number): Promise<void> {
+  for (const limit of limits) {
+    const verdict: Verdict = await counter(env, limit.key).hit(limit.rule, now);
+    if (!verdict.allowed) throw rateLimited(verdict.retryAfter);
+  }
+}
+
+/** The charged attempts failed: keys whose budget is now spent lock out. */
+export async function reportFailure(env: Bindings, limits: Limit[], now: number): Promise<void> {
+  await Promise.all(limits.map((l) => counter(env, l.key).fail(l.rule, now)));
+}
+
+/** The attempt succeeded: forget `reset` keys, give the attempt back on `refund` keys. */
+export async function reportSuccess(env: Bindings, reset: Limit[], refund: Limit[]): Promise<void> {
+  await Promise.all([
+    ...reset.map((l) => counter(env, l.key).reset()),
+    ...refund.map((l) => counter(env, l.key).refund()),
+  ]);
+}
