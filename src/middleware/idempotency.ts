@@ -11,13 +11,21 @@ const RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Response headers worth replaying; the rest are per-response. */
 const REPLAYED_HEADERS = ["content-type", "etag", "location"];
 
+export interface IdempotencyOptions {
+  /**
+   * Top-level response fields that must never be stored (a secret shown once, such as an API
+   * key): a replay answers with the rest of the first answer, without them.
+   */
+  omitFromReplay?: readonly string[];
+}
+
 /**
  * `Idempotency-Key` for creating POSTs. The key is claimed with one conditional INSERT before the
  * handler runs, so two concurrent retries can never both create: the second sees the claim and
  * gets 409 until the first finishes, then the stored answer. Keys are scoped to the caller and
  * route, and kept 24 hours. 5xx answers are not kept, so the client may retry them.
  */
-export function idempotent(): MiddlewareHandler<AppEnv> {
+export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async function idempotencyMiddleware(c, next) {
     const key = c.req.header("Idempotency-Key");
     if (key === undefined) return next();
@@ -66,9 +74,20 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
     const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.headers.has(h) ? [[h, res.headers.get(h)!]] : [])));
     await db
       .update(idempotencyKeys)
-      .set({ status: res.status, headers: JSON.stringify(headers), body: await res.clone().text() })
+      .set({ status: res.status, headers: JSON.stringify(headers), body: withoutFields(await res.clone().text(), omitFromReplay) })
       .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), sql`status IS NULL`));
   };
   recordDoc(mw, { headers: ["Idempotency-Key"] });
   return mw;
+}
+
+function withoutFields(body: string, fields: readonly string[]): string {
+  if (fields.length === 0) return body;
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    for (const f of fields) delete parsed[f];
+    return JSON.stringify(parsed);
+  } catch {
+    return body;
+  }
 }
