@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { paginationQuery } from "../lib/pagination";
+
+export const Session = z
+  .object({
+    id: z.string(),
+    created_at: z.string(),
+    last_used_at: z.string().meta({ description: "Sign-in or last refresh." }),
+    expires_at: z.string().meta({ description: "When its refresh token stops working unless refreshed before." }),
+    ip: z.string().nullable().meta({ description: "CF-Connecting-IP at sign-in." }),
+    user_agent: z.string().nullable(),
+    current: z.boolean().meta({ description: "The session of the access token making this request." }),
+  })
+  .meta({ id: "Session" });
+
+export const SessionList = z.object({
+  items: z.array(Session),
+  next_cursor: z.string().nullable().optional(),
+  previous_cursor: z.string().nullable().optional(),
+  total: z.number().int().optional(),
+  page: z.number().int().optional(),
+  page_size: z.number().int().optional(),
+});
+
+export const ListSessionsQuery = z.object({
+  ...paginationQuery,
+  tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
+});
+
+export const SessionParams = z.object({
+  id: z.string().min(1).max(64),
+  sid: z.string().min(1).max(64),
+});

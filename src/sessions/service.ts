@@ -1,0 +1,85 @@
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { can, userOf, type Principal } from "../auth/principal";
+import { batch } from "../db/batch";
+import type { AppEnv } from "../env";
+import { forbidden, notFound } from "../lib/errors";
+import {
+  cursorPage,
+  keysetCondition,
+  orderBy,
+  parseSort,
+  resolvePagination,
+  type PaginationInput,
+  type SortableField,
+} from "../lib/pagination";
+import { isoNow } from "../lib/time";
+import type { UserRow } from "../users/repo";
+import { getVisibleUser } from "../users/service";
+import { findLiveSession, liveSessionsQuery, revokeSessionsStatements, type SessionRow } from "./repo";
+
+/** Newest first; `id` breaks ties. Served by `sessions_user_idx (tenant_id, user_id, created_at)`. */
+const SESSION_FIELDS: Record<string, SortableField> = {
+  created_at: { expr: sql`s.created_at`, read: (r) => String(r.created_at) },
+  id: { expr: sql`s.id`, read: (r) => String(r.id) },
+};
+const SESSION_ORDER = parseSort(undefined, ["created_at", "id"], "-created_at");
+
+/**
+ * The user whose sessions are addressed: visible to the caller (else 404, as if absent), and
+ * either the caller themselves or a holder of `permission` (else 403). `me` names the caller.
+ */
+async function sessionOwner(c: Context<AppEnv>, userId: string, permission: string): Promise<UserRow> {
+  const p = c.var.principal;
+  const target = await getVisibleUser(c.var.db, p, userId === "me" ? userOf(p) : userId);
+  if (target.id !== p.userId && !can(p, permission)) throw forbidden(`Missing permission ${permission}.`);
+  return target;
+}
+
+const present = (p: Principal) => (row: SessionRow) => ({
+  id: row.id,
+  created_at: row.created_at,
+  last_used_at: row.last_used_at,
+  expires_at: row.expires_at,
+  ip: row.ip,
+  user_agent: row.user_agent,
+  current: row.id === p.sessionId,
+});
+
+/** `GET /v1/users/{id}/sessions`: the user's live sessions (self or users:read). */
+export async function listSessions(c: Context<AppEnv>, userId: string, q: PaginationInput) {
+  const db = c.var.db;
+  const p = c.var.principal;
+  const target = await sessionOwner(c, userId, "users:read");
+  const scope = `sessions:${target.tenant_id}:${target.id}`;
+  const pagination = resolvePagination(q, scope);
+  const base = liveSessionsQuery(target.tenant_id, target.id, isoNow());
+  if (pagination.mode === "page") {
+    const [rows, count] = await batch(db, [
+      db.all<SessionRow>(sql`${base} ORDER BY ${orderBy(SESSION_ORDER, SESSION_FIELDS)}
+        LIMIT ${pagination.pageSize} OFFSET ${(pagination.page - 1) * pagination.pageSize}`),
+      db.get<{ total: number }>(sql`SELECT count(*) AS total FROM (${base})`),
+    ]);
+    return { items: rows.map(present(p)), total: count?.total ?? 0, page: pagination.page, page_size: pagination.pageSize };
+  }
+  const after = pagination.cursor ? sql` AND ${keysetCondition(SESSION_ORDER, SESSION_FIELDS, pagination.cursor)}` : sql``;
+  const rows = await db.all<SessionRow>(sql`${base}${after}
+    ORDER BY ${orderBy(SESSION_ORDER, SESSION_FIELDS, pagination.cursor?.dir === "prev")} LIMIT ${pagination.limit + 1}`);
+  return cursorPage(rows, pagination, SESSION_ORDER, SESSION_FIELDS, scope, present(p));
+}
+
+/** `DELETE /v1/users/{id}/sessions/{sid}` (self or sessions:write): 404 unless it is live and theirs. */
+export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
+  const db = c.var.db;
+  const target = await sessionOwner(c, userId, "sessions:write");
+  const now = isoNow();
+  if (!(await findLiveSession(db, target.tenant_id, target.id, sessionId, now))) throw notFound("Session");
+  await batch(db, revokeSessionsStatements(db, { tenantId: target.tenant_id, userId: target.id, sessionId }, "revoked", now));
+}
+
+/** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. */
+export async function revokeAllSessions(c: Context<AppEnv>, userId: string): Promise<void> {
+  const db = c.var.db;
+  const target = await sessionOwner(c, userId, "sessions:write");
+  await batch(db, revokeSessionsStatements(db, { tenantId: target.tenant_id, userId: target.id }, "revoked"));
+}
