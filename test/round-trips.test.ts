@@ -56,3 +56,18 @@ describe("D1 round trips per request (session check included)", () => {
     }
   });
 });
+
+describe("D1 round trips for writes", () => {
+  it("create and merge patch: the session check and the reads they need in one trip, the change in one batch", async () => {
+    const { f, member } = await scene();
+    const created = await countTrips(req("POST", "/v1/users", f.ownerToken, { email: "new@x.test", roles: ["member"] }));
+    expect(created.res.status).toBe(201);
+    expect(created.trips, created.log.join(" | ")).toBe(2);
+    const patched = await countTrips(req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { first_name: "P", metadata: { a: 1 } }));
+    expect(patched.res.status).toBe(200);
+    expect(patched.trips, patched.log.join(" | ")).toBe(2);
+    const roles = await countTrips(req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { roles: ["admin"] }));
+    expect(roles.res.status).toBe(200);
+    expect(roles.trips, roles.log.join(" | ")).toBe(2);
+  });
+});

@@ -37,7 +37,12 @@ export function sessionInBatch(): MiddlewareHandler<AppEnv> {
   return mw;
 }
 
-export const defersSessionCheck = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => marked.has(r.handler));
+/**
+ * Whether this request's session check waits for the handler's batch. Not with an
+ * Idempotency-Key: the key is claimed under the principal before the handler runs.
+ */
+export const defersSessionCheck = (c: Context<AppEnv>) =>
+  c.req.header("Idempotency-Key") === undefined && matchedRoutes(c).some((r) => marked.has(r.handler));
 
 /**
  * Runs `statements` with the pending session check (if any) in one batch and returns the
@@ -55,5 +60,6 @@ export async function readWithSession<R extends unknown[]>(
   const [row, ...results] = await batch(c.var.db, [pending.statement, ...statements]);
   const principal = pending.settle(row);
   c.set("principal", principal);
+  c.set("pendingSession", undefined);
   return [principal, results as unknown as R];
 }

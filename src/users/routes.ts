@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { requirePermission, userOf } from "../auth/principal";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
@@ -53,12 +52,10 @@ users.post(
     tags,
     responses: { 201: { description: "The created user", schema: UserWithAccess } },
   }),
+  sessionInBatch(),
   idempotent(),
   jsonBody(CreateUserBody),
-  async (c) => {
-    requirePermission(c.var.principal, "users:write");
-    return respondUser(c, await createUser(c, c.var.principal, c.req.valid("json")), 201);
-  },
+  async (c) => respondUser(c, await createUser(c, c.req.valid("json")), 201),
 );
 
 users.get(
@@ -77,8 +74,9 @@ users.patch(
     headers: ["If-Match"],
     responses: { 200: { description: "You, updated", schema: UserWithAccess } },
   }),
+  sessionInBatch(),
   jsonBody(PatchMeBody),
-  async (c) => respondUser(c, await patchUser(c, c.var.principal, userOf(c.var.principal), c.req.valid("json"))),
+  async (c) => respondUser(c, await patchUser(c, "me", c.req.valid("json"))),
 );
 
 users.get(
@@ -104,9 +102,10 @@ users.patch(
     headers: ["If-Match"],
     responses: { 200: { description: "The updated user", schema: UserWithAccess } },
   }),
+  sessionInBatch(),
   pathParams(UserIdParam),
   jsonBody(PatchUserBody),
-  async (c) => respondUser(c, await patchUser(c, c.var.principal, c.req.valid("param").id, c.req.valid("json"))),
+  async (c) => respondUser(c, await patchUser(c, c.req.valid("param").id, c.req.valid("json"))),
 );
 
 users.put(
@@ -118,7 +117,8 @@ users.put(
     headers: ["If-Match"],
     responses: { 200: { description: "The updated user", schema: UserWithAccess } },
   }),
+  sessionInBatch(),
   pathParams(UserIdParam),
   jsonBody(PutUserBody),
-  async (c) => respondUser(c, await putUser(c, c.var.principal, c.req.valid("param").id, c.req.valid("json"))),
+  async (c) => respondUser(c, await putUser(c, c.req.valid("param").id, c.req.valid("json"))),
 );

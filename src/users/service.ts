@@ -3,7 +3,8 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { userRoles, users } from "../db/schema";
 import type { AppEnv, Db } from "../env";
-import { can, tenantOf, userOf, type Principal } from "../auth/principal";
+import type { BatchItem } from "drizzle-orm/batch";
+import { can, requirePermission, tenantOf, userOf, type Principal } from "../auth/principal";
 import { readWithSession } from "../auth/deferred";
 import { configuredParams, hashPassword } from "../auth/password";
 import { recordEvent } from "../events/repo";
@@ -21,7 +22,7 @@ import {
   sortKey,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
-import { assertCanGrant, loadRoles } from "../roles/repo";
+import { assertCanGrant, pickRoles, rolesStatement, type RoleRecord } from "../roles/repo";
 import {
   countUsersStatement,
   filterConditions,
@@ -118,14 +119,20 @@ async function listScope(parts: unknown[]): Promise<string> {
   return [...new Uint8Array(digest).slice(0, 9)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** `me` is the caller (API keys and platform keys have no "me": 403). */
+function targetOf(c: Context<AppEnv>, id: string): string {
+  if (id !== "me") return id;
+  return c.var.pendingSession ? c.var.caller.userId! : userOf(c.var.principal);
+}
+
 /**
  * `GET /v1/users/me` and `/{id}` in one round trip: the row is read as a tenant-wide viewer
  * would see it (with its access label relative to the caller), then hidden unless the caller
  * holds users:read or sees it as self, managed or shared — exactly the visibility rule.
  */
-export async function readVisibleUser(c: Context<AppEnv>, id: string | "me"): Promise<UserRow> {
+export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<UserRow> {
   const base = batchedViewer(c);
-  const targetId = id === "me" ? (c.var.pendingSession ? c.var.caller.userId! : userOf(c.var.principal)) : id;
+  const targetId = targetOf(c, id);
   const [principal, [row]] = await readWithSession<[UserRow | undefined]>(c, [
     findVisibleUser(c.var.db, { ...base, tenantWide: true }, targetId),
   ]);
@@ -140,9 +147,12 @@ export async function getVisibleUser(db: Db, principal: Principal, id: string): 
   return row;
 }
 
-export async function createUser(c: Context<AppEnv>, principal: Principal, input: CreateUserInput): Promise<UserRow> {
+/**
+ * `POST /v1/users` in two round trips: the session check and the role rows in one batch, then
+ * the user, their grants, the event and the read-back in another.
+ */
+export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Promise<UserRow> {
   const db = c.var.db;
-  const tenantId = tenantOf(principal);
   if (!input.email && !input.username && !input.external_id) {
     throw validationError(
       ["email", "username", "external_id"].map((path) => ({
@@ -158,7 +168,10 @@ export async function createUser(c: Context<AppEnv>, principal: Principal, input
     ]);
   }
   const roleNames = input.roles ?? ["member"];
-  const grants = await loadRoles(db, tenantId, roleNames);
+  const { tenantId } = batchedViewer(c);
+  const [principal, [roleRows]] = await readWithSession<[RoleRecord[]]>(c, [rolesStatement(db, tenantId, roleNames)]);
+  requirePermission(principal, "users:write");
+  const grants = pickRoles(roleRows, roleNames);
   assertCanGrant(principal, grants);
   const passwordHash = input.password ? await hashPassword(input.password, configuredParams(c.env)) : null;
   const { id, statements } = newUserStatements(db, tenantId, input, passwordHash, grants.map((g) => g.name), principal);
@@ -246,9 +259,9 @@ interface UserChanges {
 }
 
 /** `PATCH /v1/users/{id}` and `/me`: RFC 7396 over the editable fields, metadata merged deeply. */
-export async function patchUser(c: Context<AppEnv>, principal: Principal, id: string, patch: PatchUserInput) {
+export async function patchUser(c: Context<AppEnv>, id: string, patch: PatchUserInput) {
   const fields = Object.keys(patch);
-  return applyChanges(c, principal, id, fields, (current) => {
+  return applyChanges(c, id, fields, patch.roles, (_principal, current) => {
     const changes: UserChanges = { ...patch, metadata: undefined };
     if (patch.metadata !== undefined) {
       const merged = mergePatch(JSON.parse(current.metadata) as Json, patch.metadata ?? null);
@@ -259,7 +272,7 @@ export async function patchUser(c: Context<AppEnv>, principal: Principal, id: st
 }
 
 /** `PUT /v1/users/{id}`: replaces names, username, email and metadata (absent → null / {}). */
-export async function putUser(c: Context<AppEnv>, principal: Principal, id: string, body: PutUserInput) {
+export async function putUser(c: Context<AppEnv>, id: string, body: PutUserInput) {
   const changes: UserChanges = {
     username: body.username ?? null,
     email: body.email ?? null,
@@ -268,7 +281,7 @@ export async function putUser(c: Context<AppEnv>, principal: Principal, id: stri
     metadata: body.metadata ?? {},
   };
   // Fields that PUT would actually change decide what permission it needs.
-  return applyChanges(c, principal, id, null, (current) => {
+  return applyChanges(c, id, null, undefined, (principal, current) => {
     assertMayEdit(principal, current, changedFields(current, changes));
     return changes;
   });
@@ -297,19 +310,19 @@ const MAX_ATTEMPTS = 3;
  */
 async function applyChanges(
   c: Context<AppEnv>,
-  principal: Principal,
   id: string,
   fields: string[] | null,
-  compute: (current: UserRow) => UserChanges,
+  wantedRoles: string[] | undefined,
+  compute: (principal: Principal, current: UserRow) => UserChanges,
 ): Promise<UserRow> {
   const db = c.var.db;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await getVisibleUser(db, principal, id);
+    const { principal, current, roleRows } = await loadForEdit(c, id, wantedRoles);
     if (fields) assertMayEdit(principal, current, fields);
     const pinned = expectedVersion(c, "usr", current.id, current.version);
-    const changes = compute(current);
+    const changes = compute(principal, current);
     checkIdentifiersRemain(current, changes);
-    const grantChanges = await roleChanges(db, principal, current, changes.roles);
+    const grantChanges = roleChanges(principal, current, roleRows, changes.roles);
     const result = await writeUser(db, principal, current, changes, grantChanges);
     if (result) return result;
     if (pinned !== undefined) throw preconditionFailed();
@@ -335,7 +348,22 @@ interface RoleDiff {
   remove: string[];
 }
 
-async function roleChanges(db: Db, principal: Principal, current: UserRow, wanted?: string[]): Promise<RoleDiff> {
+/**
+ * The user as the caller sees them, with (when roles change) the role rows involved, in one
+ * round trip that also carries a pending session check.
+ */
+async function loadForEdit(c: Context<AppEnv>, target: string, wantedRoles?: string[]) {
+  const db = c.var.db;
+  const viewer = batchedViewer(c);
+  const id = targetOf(c, target);
+  const statements = [findVisibleUser(db, { ...viewer, tenantWide: true }, id)] as BatchItem<"sqlite">[];
+  if (wantedRoles) statements.push(rolesStatement(db, viewer.tenantId, wantedRoles, id));
+  const [principal, [current, roleRows]] = await readWithSession<[UserRow | undefined, RoleRecord[] | undefined]>(c, statements);
+  if (!current || (current.access === "tenant" && !can(principal, "users:read"))) throw notFound("User");
+  return { principal, current, roleRows: roleRows ?? [] };
+}
+
+function roleChanges(principal: Principal, current: UserRow, roleRows: RoleRecord[], wanted?: string[]): RoleDiff {
   if (!wanted) return { add: [], remove: [] };
   const held = JSON.parse(current.roles) as string[];
   const add = [...new Set(wanted)].filter((r) => !held.includes(r));
@@ -344,7 +372,7 @@ async function roleChanges(db: Db, principal: Principal, current: UserRow, wante
   if (current.access === "self" && !can(principal, "roles:write")) {
     throw forbidden("You cannot change your own roles.");
   }
-  assertCanGrant(principal, await loadRoles(db, current.tenant_id, [...add, ...remove]));
+  assertCanGrant(principal, pickRoles(roleRows, [...add, ...remove]));
   return { add, remove };
 }
 
