@@ -26,15 +26,62 @@ const ProblemSchema = {
   },
 };
 
-const jsonSchema = (schema: z.ZodType, io: "input" | "output") => {
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Shared schemas of the document. zod puts the definitions a schema reuses (named schemas such as
+ * `Tenant`, recursive ones such as a JSON value) under the schema's own `$defs` and refers to them
+ * as `#/$defs/…`; embedded in the OpenAPI document those pointers would resolve against the
+ * document root, where nothing is. They are moved to `components.schemas` (identical groups
+ * once) and every `$ref` is rewritten to point there.
+ */
+class SchemaComponents {
+  readonly schemas: JsonObject = {};
+  private readonly groups = new Map<string, Map<string, string>>();
+
+  hoist(schema: JsonObject): JsonObject {
+    const defs = schema.$defs as Record<string, JsonObject> | undefined;
+    if (!defs) return schema;
+    const { $defs: _moved, ...rest } = schema;
+    const key = JSON.stringify(defs);
+    let names = this.groups.get(key);
+    if (!names) {
+      names = new Map();
+      for (const local of Object.keys(defs)) names.set(local, this.freeName(local.startsWith("__") ? "Schema" : local));
+      for (const [local, def] of Object.entries(defs)) this.schemas[names.get(local)!] = rewriteRefs(def, names);
+      this.groups.set(key, names);
+    }
+    return rewriteRefs(rest, names) as JsonObject;
+  }
+
+  private freeName(base: string): string {
+    if (!(base in this.schemas)) return base;
+    let n = 2;
+    while (`${base}${n}` in this.schemas) n++;
+    return `${base}${n}`;
+  }
+}
+
+function rewriteRefs(node: unknown, names: Map<string, string>): unknown {
+  if (Array.isArray(node)) return node.map((item) => rewriteRefs(item, names));
+  if (typeof node !== "object" || node === null) return node;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(node)) {
+    const local = k === "$ref" && typeof v === "string" && v.startsWith("#/$defs/") ? names.get(v.slice("#/$defs/".length)) : undefined;
+    out[k] = local ? `#/components/schemas/${local}` : rewriteRefs(v, names);
+  }
+  return out;
+}
+
+function jsonSchema(components: SchemaComponents, schema: z.ZodType, io: "input" | "output") {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" });
-  return rest;
-};
+  return components.hoist(rest);
+}
 
 /** Path and query parameters from an object schema, one OpenAPI parameter per key. */
-function parameters(schema: z.ZodType | undefined, location: "path" | "query") {
+function parameters(components: SchemaComponents, schema: z.ZodType | undefined, location: "path" | "query") {
   if (!schema) return [];
-  const js = jsonSchema(schema, "input") as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const js = jsonSchema(components, schema, "input") as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   return Object.entries(js.properties ?? {}).map(([name, prop]) => {
     const { description, ...propSchema } = prop;
     return {
@@ -84,23 +131,24 @@ export function openApiDocument(app: Hono<any>) {
     operations.set(key, op);
   }
 
+  const components = new SchemaComponents();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations.values()) {
     const path = op.path.replace(/:(\w+)/g, "{$1}");
     const pathParamNames = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-    const declaredPathParams = parameters(op.param, "path");
+    const declaredPathParams = parameters(components, op.param, "path");
     const params = [
       ...pathParamNames.map(
         (name) => declaredPathParams.find((p) => p.name === name) ?? { name, in: "path", required: true, schema: { type: "string" } },
       ),
-      ...parameters(op.query, "query"),
+      ...parameters(components, op.query, "query"),
       ...(op.headers ?? []).map((h) => headerParameter[h]),
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses ?? { 200: { description: "OK" } })) {
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(r.schema, "output") } } } : {}),
+        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(components, r.schema, "output") } } } : {}),
       };
     }
     responses.default = {
@@ -120,8 +168,8 @@ export function openApiDocument(app: Hono<any>) {
             requestBody: {
               required: true,
               content: {
-                "application/json": { schema: jsonSchema(op.json, "input") },
-                ...(op.method === "PATCH" ? { "application/merge-patch+json": { schema: jsonSchema(op.json, "input") } } : {}),
+                "application/json": { schema: jsonSchema(components, op.json, "input") },
+                ...(op.method === "PATCH" ? { "application/merge-patch+json": { schema: jsonSchema(components, op.json, "input") } } : {}),
               },
             },
           }
@@ -138,13 +186,12 @@ export function openApiDocument(app: Hono<any>) {
       description:
         "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
     },
-    servers: [{ url: "/" }],
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An access token (JWT) or an API key (up_…)." },
         cookie: { type: "apiKey", in: "cookie", name: "token", description: "An access token in the `token` cookie." },
       },
-      schemas: { Problem: ProblemSchema },
+      schemas: { Problem: ProblemSchema, ...components.schemas },
     },
     paths,
   };
