@@ -35,7 +35,7 @@ interface MintOptions {
 }
 
 async function mint(base: { sub: string; tid: string; sid: string }, opts: MintOptions = {}) {
-  const signer = opts.key ?? (await serviceKey());
+  const signer: NonNullable<MintOptions["key"]> = opts.key ?? (await serviceKey());
   const now = Math.floor(Date.now() / 1000);
   const payload: Record<string, unknown> = {
     sub: base.sub,
