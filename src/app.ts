@@ -6,6 +6,7 @@ import type { AppEnv, Bindings, Db } from "./env";
 import { ApiError, problemBody } from "./lib/errors";
 import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
+import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
 import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
@@ -56,6 +57,7 @@ export function createApp() {
     await next();
   });
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES }));
+  app.use("/v1/*", etags());
 
   app.use(
     "/v1/*",

@@ -138,6 +138,9 @@ describe("sharing", () => {
     const replaced = await call("PUT", `/v1/users/me/shares/${s.bob.user.id}`, { token: s.alice.token, body: { scopes: ["profile:read"] } });
     expect(replaced.status).toBe(200);
     expect(replaced.body.scopes).toEqual(["profile:read"]);
+    // A single object carries an ETag; a list does not.
+    expect(replaced.headers.get("ETag")).toMatch(/^"h-[0-9a-f]{24}"$/);
+    expect(mine.headers.get("ETag")).toBeNull();
     const bobSees = await call("GET", `/v1/users?search=alice`, { token: s.bob.token });
     expect(bobSees.body.items).toEqual([expect.objectContaining({ id: s.alice.user.id, access: "shared", scopes: ["profile:read"] })]);
     expect((await api("DELETE", `/v1/users/me/shares/${s.bob.user.id}`, { token: s.alice.token })).status).toBe(204);
