@@ -90,7 +90,9 @@ export class KeyStore extends DurableObject<Bindings> {
 
   /** Drops retired keys whose longest-lived access token has expired, then shapes the answer. */
   private present(keys: StoredKey[], now: number): KeyMaterial {
-    const keepMs = (Number(this.env.ACCESS_TOKEN_TTL_SECONDS) || 900) * 1000 + 120_000;
+    // Isolates cache the signing key for up to 5 minutes, so a retired key may still sign for
+    // that long; its public half stays published for a token lifetime beyond that, plus margin.
+    const keepMs = (Number(this.env.ACCESS_TOKEN_TTL_SECONDS) || 900) * 1000 + 10 * 60_000;
     const live = keys.filter((k) => k.retiredAt === null || now - k.retiredAt < keepMs);
     for (const k of keys) {
       if (!live.includes(k)) this.ctx.storage.sql.exec("DELETE FROM keys WHERE kid = ?", k.kid);
