@@ -6,6 +6,7 @@
 // with autocannon and writes BENCHMARKS.md and docs/benchmarks/latency-vs-size.svg.
 // Other flags: --scenarios floor,me,… (a subset), --out FILE (another Markdown file, e.g. for a
 // quick run that should not replace BENCHMARKS.md).
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -86,6 +87,15 @@ function machine() {
   };
 }
 
+/** Which code was measured: the commit, and whether src/ or migrations/ had uncommitted changes. */
+function codeVersion() {
+  const git = (...args) => spawnSync("git", args, { cwd: root, encoding: "utf8" });
+  const head = git("rev-parse", "--short", "HEAD");
+  if (head.status !== 0) return "not a git checkout";
+  const dirty = git("status", "--porcelain", "--", "src", "migrations", "wrangler.toml").stdout.trim();
+  return `commit ${head.stdout.trim()}${dirty ? " plus uncommitted changes in src/ or migrations/" : ""}`;
+}
+
 /** Runs every scenario against one tenant size on its own fresh server. */
 async function benchSize(size, scriptPath, Miniflare) {
   const platformKey = `up_bench_${randomBytes(24).toString("base64url")}`;
@@ -123,6 +133,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 async function main() {
   mkdirSync(benchDir, { recursive: true });
   log("Building the worker (wrangler deploy --dry-run)…");
+  const code = codeVersion();
   const scriptPath = buildWorker(root, join(benchDir, "build"));
 
   const Miniflare = await loadMiniflare(root);
@@ -145,6 +156,7 @@ async function main() {
     results,
     scrypt,
     machine: machine(),
+    code,
     settings,
     command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`,
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",

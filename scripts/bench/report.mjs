@@ -8,6 +8,7 @@ const CHART_SERIES = [
   { id: "list", label: "list first page", color: "#1f77b4", dash: "" },
   { id: "deep", label: "deep page (cursor)", color: "#d62728", dash: "" },
   { id: "search", label: "search (5 matches)", color: "#2ca02c", dash: "" },
+  { id: "healthz", label: "one D1 query (/healthz)", color: "#9467bd", dash: "4 3" },
   { id: "floor", label: "floor (JWKS, no D1)", color: "#7f7f7f", dash: "4 3" },
 ];
 
@@ -99,9 +100,15 @@ export function verdicts(results, scrypt) {
   for (const r of results) {
     const floor = scenario(r, "floor");
     const me = scenario(r, "me");
+    const oneQuery = scenario(r, "healthz");
     if (floor && me) {
       const ratio = me.rps / floor.rps;
-      out.push({ target: `Get self ≥ 0.7× floor throughput (${r.size.toLocaleString("en-US")} users)`, value: `${fmt(ratio, 2)}×`, met: ratio >= 0.7 });
+      const context = oneQuery ? ` (and ${fmt(me.rps / oneQuery.rps, 2)}× the one-D1-query route)` : "";
+      out.push({
+        target: `Get self ≥ 0.7× floor throughput (${r.size.toLocaleString("en-US")} users)`,
+        value: `${fmt(ratio, 2)}×${context}`,
+        met: ratio >= 0.7,
+      });
     }
   }
   for (const r of results) {
@@ -142,7 +149,7 @@ export function verdicts(results, scrypt) {
 
 const mark = (met) => (met === null ? "not measured" : met ? "met" : "**not met**");
 
-export function benchmarksMarkdown({ results, scrypt, machine, settings, command, date, chartPath, durationSeconds }) {
+export function benchmarksMarkdown({ results, scrypt, machine, code, settings, command, date, chartPath, durationSeconds }) {
   const lines = [];
   lines.push("# Benchmarks", "");
   lines.push(
@@ -153,7 +160,7 @@ export function benchmarksMarkdown({ results, scrypt, machine, settings, command
     "[autocannon](https://github.com/mcollina/autocannon) drives it from the same machine.",
     "",
   );
-  lines.push(`- Date: ${date}`);
+  lines.push(`- Date: ${date}; code: ${code}`);
   lines.push(`- Command: \`${command}\` (whole run: ${fmt(durationSeconds / 60, 1)} min)`);
   lines.push(
     `- Load: ${settings.connections} connections (sign-in also at 1), ${settings.warmup} s warm-up then ${settings.rounds} rounds of ${settings.duration} s per scenario; each figure is the median of the rounds, non-2xx and errors are summed over them.`,
@@ -188,6 +195,7 @@ export function benchmarksMarkdown({ results, scrypt, machine, settings, command
   lines.push(
     "- **req/s** is the throughput of the whole worker at that concurrency; **p50/p99** are per-request latencies measured by the client (from each response's own timer, not autocannon's whole-millisecond histogram). **non-2xx** must be 0: a failing scenario is measuring an error path.",
     "- **floor** is the cheapest route of the same worker: `GET /.well-known/jwks.json`, served from the isolate's cache without a D1 call (`/healthz` runs a query, so it is not the floor). Get self's throughput against the floor shows what authentication plus one D1 round trip cost.",
+    "- **one D1 round trip** is `GET /healthz`: a bare `SELECT 1`, no authentication. It shows what a single D1 call costs in this runtime (Miniflare's local D1 is a Durable Object answering JSON over an internal fetch); a read route that makes one round trip should land near it, not near the floor.",
     "- **deep page** is page 2,500 of 20 at 100,000 users (the last full page of a smaller tenant), reached with a `next_cursor` the API issued: keyset pagination should cost what page 1 costs.",
     "- **search** matches 5 users (last name `Zyxwvut`): it should stay flat as the tenant grows.",
     "- **create user** and **merge patch** are writes (one D1 batch each). Create sends no password: hashing is measured by sign-in.",

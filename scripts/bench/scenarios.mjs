@@ -18,6 +18,13 @@ export const SCENARIOS = [
     request: () => ({ method: "GET", path: "/.well-known/jwks.json" }),
   },
   {
+    id: "healthz",
+    short: "one D1 query",
+    label: "one D1 round trip: GET /healthz",
+    note: "SELECT 1 and nothing else: what one D1 call costs in this runtime",
+    request: () => ({ method: "GET", path: "/healthz" }),
+  },
+  {
     id: "me",
     short: "get self",
     label: "get self: GET /v1/users/me",
