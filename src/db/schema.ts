@@ -73,6 +73,7 @@ export const users = sqliteTable(
     index("users_sort_first_name_idx").on(t.tenantId, sql`coalesce(lower(${t.firstName}), '')`, t.id),
     index("users_sort_last_name_idx").on(t.tenantId, sql`coalesce(lower(${t.lastName}), '')`, t.id),
     index("users_sort_last_login_idx").on(t.tenantId, sql`coalesce(${t.lastLoginAt}, '')`, t.id),
+    index("users_sort_is_active_idx").on(t.tenantId, t.isActive, t.id),
     index("users_deleted_idx").on(t.tenantId, t.deletedAt),
     foreignKey({
       name: "users_manager_fk",
