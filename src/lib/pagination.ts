@@ -149,7 +149,10 @@ export function sortForRequest(
 
 /**
  * The keyset condition "after (or before) this row in this order":
- * (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … for the sort terms.
+ * k1 >= v1 AND ((k1 > v1) OR (k1 = v1 AND k2 > v2) OR …) for the sort terms. The leading
+ * `k1 >= v1` is implied by the rest; it is there because SQLite cannot seek an index on the OR
+ * form (nor on a row value over an expression index such as `coalesce(lower(username), '')`),
+ * and without a seek every page would walk the tenant's rows from the start.
  */
 export function keysetCondition(terms: SortTerm[], fields: Record<string, SortableField>, cursor: CursorState): SQL {
   if (cursor.values.length !== terms.length) throw invalidCursor();
@@ -166,7 +169,10 @@ export function keysetCondition(terms: SortTerm[], fields: Record<string, Sortab
     );
     clauses.push(sql`(${sql.join(parts, sql` AND `)})`);
   });
-  return sql`(${sql.join(clauses, sql` OR `)})`;
+  const first = terms[0]!;
+  const firstExpr = fields[first.field]!.expr;
+  const bound = first.desc === backwards ? sql`${firstExpr} >= ${cursor.values[0]}` : sql`${firstExpr} <= ${cursor.values[0]}`;
+  return sql`(${bound} AND (${sql.join(clauses, sql` OR `)}))`;
 }
 
 export function orderBy(terms: SortTerm[], fields: Record<string, SortableField>, backwards = false): SQL {
