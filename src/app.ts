@@ -27,6 +27,8 @@ import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Deepest JSON nesting a request body may have (metadata documents included). */
+const MAX_BODY_DEPTH = 64;
 
 /** Routes that take no credentials. */
 const PUBLIC_ROUTES = new Set([
@@ -56,7 +58,7 @@ export function createApp() {
     c.set("db", dbFor(c.env));
     await next();
   });
-  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES }));
+  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
   app.use("/v1/*", etags());
 
   app.use(

@@ -1,10 +1,12 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { ApiError } from "../lib/errors";
+import { ApiError, validationError } from "../lib/errors";
 
 export interface BodyGuardOptions {
   /** Largest accepted body in bytes (the contract says 64 KiB). */
   maxBytes: number;
+  /** Deepest accepted nesting of objects and arrays. */
+  maxDepth: number;
 }
 
 const JSON_MEDIA_TYPE = /^application\/(merge-patch\+)?json$/i;
@@ -14,8 +16,9 @@ const JSON_MEDIA_TYPE = /^application\/(merge-patch\+)?json$/i;
  * not JSON, 400 for JSON that does not parse. Hono's own json validator would read a non-JSON
  * body as `{}`; this guard makes sure that never happens silently. An empty body is `{}`.
  */
-export function bodyGuard({ maxBytes }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
+export function bodyGuard({ maxBytes, maxDepth }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
   if (!(maxBytes > 0)) throw new Error("bodyGuard: maxBytes must be positive");
+  if (!(maxDepth > 0)) throw new Error("bodyGuard: maxDepth must be positive");
   return async function bodyGuardMiddleware(c, next) {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
     const declared = Number(c.req.header("Content-Length") ?? "0");
@@ -30,10 +33,19 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions): MiddlewareHandler<App
         "Send the body as application/json (or application/merge-patch+json for PATCH).",
       );
     }
+    let parsed: unknown;
     try {
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       throw new ApiError("malformed_json", "The request body is not valid JSON.");
+    }
+    // 64 KiB of "[[[[…" parses fine but overflows the stack of every recursive reader after it
+    // (zod's z.json(), merge patch): refused here, before any of them runs.
+    if (nestingDepth(parsed, maxDepth) > maxDepth) {
+      throw validationError(
+        [{ path: "", message: `JSON is nested more than ${maxDepth} levels deep.`, code: "too_deep" }],
+        `The request body is nested more than ${maxDepth} levels deep.`,
+      );
     }
     await next();
   };
@@ -41,3 +53,18 @@ export function bodyGuard({ maxBytes }: BodyGuardOptions): MiddlewareHandler<App
 
 const tooLarge = (maxBytes: number) =>
   new ApiError("payload_too_large", `The request body is larger than ${maxBytes} bytes.`);
+
+/** Nesting depth of a parsed JSON value, counted without recursion; stops once past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    const level = depth + 1;
+    if (level > deepest) deepest = level;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(node)) stack.push([child, level]);
+  }
+  return deepest;
+}

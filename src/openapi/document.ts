@@ -184,7 +184,7 @@ export function openApiDocument(app: Hono<any>) {
       title: "userplane",
       version: "1.0.0",
       description:
-        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
+        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
     },
     components: {
       securitySchemes: {
