@@ -112,7 +112,13 @@ export const SORT_FIELDS = [
 
 export const ListUsersQuery = z.object({
   ...paginationQuery,
-  search: z.string().max(200).optional().meta({ description: "Case-insensitive substring of username, first name, last name or email." }),
+  search: z
+    .string()
+    .max(200)
+    // The trigram index cannot take a NUL in its query; no control character is worth searching for.
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "search must not contain control characters")
+    .optional()
+    .meta({ description: "Case-insensitive substring of username, first name, last name or email." }),
   is_active: booleanParam.optional(),
   is_managed: booleanParam.optional(),
   username: z.string().max(256).optional().meta({ description: "Exact username (case-insensitive)." }),
