@@ -283,7 +283,46 @@ describe("ETag and If-Match", () => {
   });
 });
 
+describe("concurrent editors", () => {
+  it("two PATCHes with the same If-Match: one wins, the other gets 412", async () => {
+    const { tenant } = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id };
+    const user = await createUser(tenant.id, { email: "race@example.test" });
+    const etag = (await call("GET", `/v1/users/${user.id}`, opts)).headers.get("ETag")!;
+    const results = await Promise.all(
+      ["One", "Two"].map((name) => call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { first_name: name }, headers: { "If-Match": etag } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+    const winner = results.find((r) => r.status === 200)!.body.first_name;
+    expect((await call("GET", `/v1/users/${user.id}`, opts)).body.first_name).toBe(winner);
+  });
+
+  it("concurrent PATCHes without If-Match both apply (merged, none lost)", async () => {
+    const { tenant } = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id };
+    const user = await createUser(tenant.id, { email: "merge-race@example.test" });
+    const results = await Promise.all([
+      call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { metadata: { a: 1 } } }),
+      call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { metadata: { b: 2 } } }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect((await call("GET", `/v1/users/${user.id}`, opts)).body.metadata).toEqual({ a: 1, b: 2 });
+  });
+});
+
 describe("Idempotency-Key", () => {
+  it("concurrent retries with one key create exactly one user", async () => {
+    const { tenant } = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "burst" }, body: { email: "burst@example.test" } };
+    const results = await Promise.all(Array.from({ length: 5 }, () => call("POST", "/v1/users", opts)));
+    for (const r of results) expect([201, 409]).toContain(r.status);
+    expect(results.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
+    const ids = new Set(results.filter((r) => r.status === 201).map((r) => r.body.id));
+    expect(ids.size).toBe(1);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe("idempotency_key_in_progress");
+    expect(await countUsers(tenant.id)).toBe(2);
+  });
+
   it("a retry with the same key and body replays the first answer and creates nothing more", async () => {
     const { tenant } = await createTenant();
     const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "create-ann-1" } };

@@ -3,7 +3,7 @@ import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, 
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { base64url } from "../src/lib/crypto";
 import { newId } from "../src/lib/ids";
-import { api, call, createTenant, expectProblem, PLATFORM_KEY, tokenFor, userWithToken } from "./helpers";
+import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, tokenFor, userWithToken } from "./helpers";
 
 /**
  * Tokens crafted claim by claim. The signing key is the service's own, read from the key store
@@ -221,6 +221,38 @@ describe("own access tokens", () => {
       .bind(new Date().toISOString(), tenant.id, user.id)
       .run();
     await expectRefused(token);
+  });
+
+  it("a refused session is refused on every users route, before anything is read out or written", async () => {
+    const { tenant } = await createTenant();
+    const target = await createUser(tenant.id, { email: "target@example.test", first_name: "Before" });
+    const revoked = await userWithToken(tenant.id, { email: "revoked@example.test", roles: ["admin"] });
+    const inactive = await userWithToken(tenant.id, { email: "inactive@example.test", roles: ["admin"] });
+    await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ?").bind(new Date().toISOString(), tenant.id, revoked.user.id).run();
+    await env.DB.prepare("UPDATE users SET is_active = 0 WHERE tenant_id = ? AND id = ?").bind(tenant.id, inactive.user.id).run();
+    const before = await env.DB.prepare("SELECT count(*) AS n, max(version) AS v FROM users WHERE tenant_id = ?").bind(tenant.id).first();
+    for (const token of [revoked.token, inactive.token]) {
+      for (const [method, path, body, headers] of [
+        ["GET", "/v1/users", undefined, {}],
+        ["GET", "/v1/users?page=1&page_size=5", undefined, {}],
+        ["GET", "/v1/users?search=target", undefined, {}],
+        ["GET", `/v1/users/${target.id}`, undefined, {}],
+        ["GET", "/v1/users/me", undefined, {}],
+        ["PATCH", `/v1/users/${target.id}`, { first_name: "After" }, {}],
+        ["PUT", `/v1/users/${target.id}`, { email: "target@example.test", first_name: "After" }, {}],
+        ["PATCH", "/v1/users/me", { first_name: "After" }, {}],
+        ["POST", "/v1/users", { email: "new@example.test" }, {}],
+        ["POST", "/v1/users", { email: "new2@example.test" }, { "Idempotency-Key": "k1" }],
+      ] as const) {
+        const res = await api(method, path, { token, body, headers });
+        const text = await res.text();
+        expect(res.status, `${method} ${path}: ${text}`).toBe(401);
+        expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer\b/);
+        expect(text).not.toContain("target@example.test");
+      }
+    }
+    const after = await env.DB.prepare("SELECT count(*) AS n, max(version) AS v FROM users WHERE tenant_id = ?").bind(tenant.id).first();
+    expect(after).toEqual(before);
   });
 
   it("a token of a deleted tenant is refused", async () => {
