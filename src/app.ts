@@ -51,7 +51,9 @@ function dbFor(env: Bindings): Db {
 
 /** Builds the userplane API: middleware order, routes, and the one problem+json error renderer. */
 export function createApp() {
-  const app = new Hono<AppEnv>();
+  // `/v1/users/` is `/v1/users`: the 405 matcher (src/lib/method-matcher.ts) and the public-route
+  // check already treat a trailing slash so, and a strict router made GET /v1/users/ a 405 "use GET".
+  const app = new Hono<AppEnv>({ strict: false });
 
   app.use("*", requestId());
   app.use("*", async function attachDb(c, next) {
