@@ -100,6 +100,19 @@ describe("routing", () => {
     expect(health.headers.get("Allow")).toBe("GET");
   });
 
+  it("a trailing slash names the same route (never a 405 that allows the method used)", async () => {
+    const { tenant, ownerToken, owner } = await createTenant();
+    const list = await call("GET", "/v1/users/", { token: ownerToken });
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((u: { id: string }) => u.id)).toEqual([owner.id]);
+    expect((await call("GET", "/v1/users/me/", { token: ownerToken })).body.id).toBe(owner.id);
+    expect((await call("GET", `/v1/tenants/${tenant.id}/`, { token: PLATFORM_KEY })).status).toBe(200);
+    await expectProblem(await api("GET", "/v1/users/"), 401, "unauthorized");
+    const wrong = await api("DELETE", "/v1/users/", { token: ownerToken });
+    await expectProblem(wrong, 405, "method_not_allowed");
+    expect(wrong.headers.get("Allow")).toBe("GET, POST");
+  });
+
   it("405 does not need credentials and changes nothing", async () => {
     const res = await api("PUT", "/v1/tenants", { body: { slug: "x", name: "x" } });
     await expectProblem(res, 405, "method_not_allowed");
