@@ -8,11 +8,20 @@ export const ROLE_NAME = z
 const METADATA_MAX_BYTES = 16 * 1024;
 
 export const Email = z.email("Not a valid email address").max(254);
+/**
+ * A letter outside ASCII must have no case. Uniqueness and lookups compare `lower(username)` in
+ * SQLite, which folds only A–Z; "Zoë" and "ZOË" would be two users. Caseless scripts (李, עברית)
+ * fold to themselves, so they stay allowed.
+ */
+const foldsInSqlite = (s: string) => [...s].every((ch) => ch <= "\x7f" || ch.toLowerCase() === ch.toUpperCase());
+
 export const Username = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[\p{L}\p{N}._@+-]+$/u, "Usernames are letters, digits and . _ @ + -");
+  .regex(/^[\p{L}\p{N}._@+-]+$/u, "Usernames are letters, digits and . _ @ + -")
+  .refine(foldsInSqlite, "Letters outside A–Z must be caseless (no upper- and lower-case forms): usernames are unique ignoring case")
+  .meta({ description: "Letters, digits and . _ @ + -; letters outside A–Z only from caseless scripts. Unique in the tenant, ignoring case." });
 export const PersonName = z.string().trim().min(1).max(100);
 export const ExternalId = z.string().min(1).max(255);
 export const Password = z.string().min(8, "Passwords are at least 8 characters").max(256, "Passwords are at most 256 characters");
