@@ -128,6 +128,19 @@ describe("POST /v1/users", () => {
     expect(await countUsers(tenant.id)).toBe(2);
   });
 
+  it("usernames with cased letters outside A–Z are refused (uniqueness could not ignore their case)", async () => {
+    const { tenant } = await createTenant();
+    for (const username of ["Zoë", "ZOË", "straße", "Ωmega", "café"]) {
+      const problem = await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body: { username } }), 422, "validation_failed");
+      expect(problem.errors![0]!.path).toBe("username");
+    }
+    // Caseless scripts fold to themselves, so they are fine, and unique.
+    expect((await createUser(tenant.id, { username: "李小龍" })).username).toBe("李小龍");
+    await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body: { username: "李小龍" } }), 409, "conflict");
+    const u = await createUser(tenant.id, { email: "u@x.test" });
+    await expectProblem(await api("PATCH", `/v1/users/${u.id}`, { ...asPlatform(tenant.id), body: { username: "Zoë" } }), 422, "validation_failed");
+  });
+
   it("the same email in another tenant is another, unrelated user", async () => {
     const a = await createTenant();
     const b = await createTenant();
