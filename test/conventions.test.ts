@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, uniqueSlug } from "./helpers";
 
 const countUsers = async (tenantId: string) =>
@@ -310,6 +310,15 @@ describe("concurrent editors", () => {
     expect((await call("GET", `/v1/users/${user.id}`, opts)).body.first_name).toBe(winner);
   });
 
+  it("tenants: two PATCHes with the same If-Match: one 200, one 412", async () => {
+    const { tenant } = await createTenant();
+    const etag = (await call("GET", `/v1/tenants/${tenant.id}`, { token: PLATFORM_KEY })).headers.get("ETag")!;
+    const results = await Promise.all(
+      ["One", "Two"].map((name) => call("PATCH", `/v1/tenants/${tenant.id}`, { token: PLATFORM_KEY, body: { name }, headers: { "If-Match": etag } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+  });
+
   it("concurrent PATCHes without If-Match both apply (merged, none lost)", async () => {
     const { tenant } = await createTenant();
     const opts = { token: PLATFORM_KEY, tenant: tenant.id };
@@ -402,6 +411,25 @@ describe("Idempotency-Key", () => {
     const again = await call("POST", "/v1/users", { ...opts, body });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe("conflict");
+  });
+
+  it("a key is kept 24 hours: after that the same key may carry a new request", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const start = Date.now();
+      const { tenant } = await createTenant();
+      const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "daily" } };
+      expect((await call("POST", "/v1/users", { ...opts, body: { email: "day1@example.test" } })).status).toBe(201);
+      vi.setSystemTime(start + 23 * 3600_000);
+      await expectProblem(await api("POST", "/v1/users", { ...opts, body: { email: "day2@example.test" } }), 422, "idempotency_key_reused");
+      vi.setSystemTime(start + 25 * 3600_000);
+      const later = await call("POST", "/v1/users", { ...opts, body: { email: "day2@example.test" } });
+      expect(later.status).toBe(201);
+      expect(later.body.email).toBe("day2@example.test");
+      expect(await countUsers(tenant.id)).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("tenant creation honours the key too", async () => {
