@@ -63,6 +63,11 @@ export async function refreshToken(ctx) {
   ctx.token = await signIn(ctx.base, ctx.tenantSlug, `owner@${ctx.tenantSlug}.example`, ctx.ownerPassword);
 }
 
+/** One sign-in of the known-password user (the user the sign-in scenarios use). */
+export async function signInOnce(ctx) {
+  await signIn(ctx.base, ctx.tenantSlug, ctx.signInEmail, ctx.signInPassword);
+}
+
 async function signIn(base, tenant, email, password) {
   const { body } = await call(base, "POST", "/v1/auth/token", { body: { tenant, email, password }, expect: [200] });
   return body.access_token;

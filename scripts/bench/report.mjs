@@ -134,15 +134,12 @@ export function verdicts(results, scrypt) {
     out.push({ target: "Search p50 at 100,000 users ≤ 2× its p50 at 1,000", value: "not measured", met: null });
   }
   for (const r of results) {
-    const one = scenario(r, "signin-1");
-    if (one && r.scrypt) {
-      const ratio = one.p50 / r.scrypt.hash;
-      out.push({
-        target: `Sign-in p50 (1 connection) ≤ 1.2× one scrypt hash in workerd (${r.size.toLocaleString("en-US")} users)`,
-        value: `${fmt(one.p50, 0)} ms / ${fmt(r.scrypt.hash, 0)} ms = ${fmt(ratio, 2)}×`,
-        met: ratio <= 1.2,
-      });
-    }
+    if (!r.scrypt) continue;
+    out.push({
+      target: `Sign-in p50 ≤ 1.2× one scrypt hash in workerd (${r.size.toLocaleString("en-US")} users, interleaved pairs)`,
+      value: `${fmt(r.scrypt.signIn, 0)} ms / ${fmt(r.scrypt.hash, 0)} ms = ${fmt(r.scrypt.ratio, 2)}×`,
+      met: r.scrypt.ratio <= 1.2,
+    });
   }
   return out;
 }
@@ -179,15 +176,21 @@ export function benchmarksMarkdown({ results, scrypt, machine, code, settings, c
     lines.push(sizeTable(r), "");
   }
 
-  lines.push("## One scrypt hash (the sign-in reference)", "");
+  lines.push("## Sign-in against one scrypt hash", "");
   lines.push(
-    "Default parameters of src/auth/password.ts: N=2^15, r=8, p=3, 32-byte key; medians of 7. In workerd",
-    "(node:crypto under nodejs_compat, the code the worker runs) it is timed by a throw-away probe worker",
-    "over HTTP, a request hashing once minus one hashing zero times (timers inside a Worker stand still",
-    "during synchronous work), right after each size's sign-in runs so both see the same machine load.",
+    "Default parameters of src/auth/password.ts: N=2^15, r=8, p=3, 32-byte key. The hash is timed in workerd",
+    "(node:crypto under nodejs_compat, the code the worker runs) by a throw-away probe worker over HTTP: a",
+    "request hashing once minus one hashing zero times (timers inside a Worker stand still during synchronous",
+    "work). Because this machine is shared and its speed drifts, each size measures one sign-in and one hash",
+    "in interleaved pairs, one request at a time, and compares the medians.",
     "",
-    ...results.map((r) => `- In workerd, after the ${r.size.toLocaleString("en-US")}-user run: **${fmt(r.scrypt?.hash, 0)} ms**`),
-    `- In Node ${machine.node} (node:crypto), before the runs: ${fmt(scrypt.node, 0)} ms`,
+    "| users | pairs | sign-in p50 ms | one hash ms | ratio |",
+    "|---:|---:|---:|---:|---:|",
+    ...results
+      .filter((r) => r.scrypt)
+      .map((r) => `| ${r.size.toLocaleString("en-US")} | ${r.scrypt.tries} | ${fmt(r.scrypt.signIn, 0)} | ${fmt(r.scrypt.hash, 0)} | ${fmt(r.scrypt.ratio, 2)}× |`),
+    "",
+    `For comparison, one hash in Node ${machine.node} (node:crypto) before the runs: ${fmt(scrypt.node, 0)} ms.`,
     "",
   );
 
@@ -199,7 +202,7 @@ export function benchmarksMarkdown({ results, scrypt, machine, code, settings, c
     "- **deep page** is page 2,500 of 20 at 100,000 users (the last full page of a smaller tenant), reached with a `next_cursor` the API issued: keyset pagination should cost what page 1 costs.",
     "- **search** matches 5 users (last name `Zyxwvut`): it should stay flat as the tenant grows.",
     "- **create user** and **merge patch** are writes (one D1 batch each). Create sends no password: hashing is measured by sign-in.",
-    "- **sign-in** is CPU-bound: an isolate runs one scrypt at a time, so at 16 connections callers queue and p50 ≈ 16 × one hash; the 1-connection row is the latency of one sign-in, compared with one hash.",
+    "- **sign-in** is CPU-bound: an isolate runs one scrypt at a time, so at 16 connections callers queue and p50 ≈ 16 × one hash; the 1-connection row is the latency of one sign-in; the section above compares it with one hash.",
     "- Reads run before writes, so every read is measured at the seeded size.",
     "- D1 round trips per request are asserted by the test suite (`npm test`), not by this bench. In production each D1 call is a network round trip; here it is a local SQLite call, so these numbers show CPU cost and query plans, not production latency.",
     "",

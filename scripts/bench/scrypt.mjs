@@ -48,8 +48,13 @@ export default {
   },
 };`;
 
-/** Median milliseconds of one scrypt inside workerd (the probe worker, timed over HTTP). */
-export async function scryptInWorkerd(Miniflare, { N, r, p } = SCRYPT_DEFAULT, tries = 7) {
+/**
+ * One scrypt inside workerd against one real sign-in, measured in interleaved pairs so both see
+ * the same machine load (this machine is shared; a hash measured a minute apart can differ by a
+ * third). Each try times: a sign-in (`signInOnce`, one request to the app), a probe request that
+ * hashes once, and a probe request that hashes zero times. Medians over the tries.
+ */
+export async function signInAgainstHash(Miniflare, signInOnce, { N, r, p } = SCRYPT_DEFAULT, tries = 11) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -60,21 +65,28 @@ export async function scryptInWorkerd(Miniflare, { N, r, p } = SCRYPT_DEFAULT, t
   });
   try {
     const base = await mf.ready;
-    const timeOne = async (n) => {
+    const timed = async (fn) => {
       const started = performance.now();
+      await fn();
+      return performance.now() - started;
+    };
+    const probe = (n) => async () => {
       const response = await fetch(new URL(`/?n=${n}&N=${N}&r=${r}&p=${p}`, base));
       await response.text();
       if (!response.ok) throw new Error(`scrypt probe answered ${response.status}`);
-      return performance.now() - started;
     };
-    await timeOne(1); // warm-up: compile, first allocation
+    await probe(1)(); // warm-up: compile, first allocation
+    await signInOnce();
+    const signIns = [];
     const one = [];
     const zero = [];
     for (let i = 0; i < tries; i++) {
-      one.push(await timeOne(1));
-      zero.push(await timeOne(0));
+      signIns.push(await timed(signInOnce));
+      one.push(await timed(probe(1)));
+      zero.push(await timed(probe(0)));
     }
-    return { withRequest: median(one), requestOnly: median(zero), hash: median(one) - median(zero) };
+    const hash = median(one) - median(zero);
+    return { signIn: median(signIns), hash, ratio: median(signIns) / hash, tries };
   } finally {
     await mf.dispose();
   }
