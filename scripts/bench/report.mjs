@@ -82,6 +82,17 @@ function sizeTable(result) {
     const label = s.id === "deep" ? s.label.replace("deep page", `page ${result.deepPage.toLocaleString("en-US")}`) : s.label;
     rows.push(`| ${label} | ${s.connections} | ${int(s.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.non2xx} | ${s.errors} |`);
   }
+  // Say what went wrong where anything did: status codes of non-2xx answers, kinds of client errors.
+  const notes = [];
+  for (const s of result.scenarios) {
+    if (s.non2xx > 0) {
+      const codes = {};
+      for (const round of s.statuses) for (const [code, n] of Object.entries(round)) if (code < 200 || code >= 300) codes[code] = (codes[code] ?? 0) + n;
+      notes.push(`- ${s.short}: non-2xx statuses ${JSON.stringify(codes)}`);
+    }
+    if (s.errors > 0) notes.push(`- ${s.short}: client errors ${JSON.stringify(s.errorKinds ?? {})}`);
+  }
+  if (notes.length) rows.push("", ...notes);
   return rows.join("\n");
 }
 

@@ -171,6 +171,11 @@ export async function runOnce(base, requestOptions, { connections, duration, amo
     pipelining: 1,
     requests: [requestOptions],
   });
+  const errorKinds = {};
+  instance.on("reqError", (error) => {
+    const kind = error?.code ?? error?.message ?? String(error);
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  });
   instance.on("response", (_client, statusCode, _bytes, responseTime) => {
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
@@ -189,6 +194,7 @@ export async function runOnce(base, requestOptions, { connections, duration, amo
     errors: result.errors,
     timeouts: result.timeouts,
     statuses,
+    errorKinds,
   };
 }
 
@@ -221,7 +227,8 @@ export async function runScenario(base, scenario, ctx, { connections, duration, 
     log(
       `    round ${round}: ${run.rps.toFixed(1)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
         `non-2xx ${run.non2xx}, errors ${run.errors}` +
-        (run.non2xx ? ` ${JSON.stringify(run.statuses)}` : ""),
+        (run.non2xx ? ` ${JSON.stringify(run.statuses)}` : "") +
+        (run.errors ? ` ${JSON.stringify(run.errorKinds)}` : ""),
     );
   }
   return {
@@ -236,6 +243,10 @@ export async function runScenario(base, scenario, ctx, { connections, duration, 
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     errors: runs.reduce((s, r) => s + r.errors, 0), // autocannon counts timeouts among errors
     statuses: runs.map((r) => r.statuses),
+    errorKinds: runs.reduce((all, r) => {
+      for (const [kind, n] of Object.entries(r.errorKinds)) all[kind] = (all[kind] ?? 0) + n;
+      return all;
+    }, {}),
     rounds: runs,
   };
 }
