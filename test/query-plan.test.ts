@@ -207,6 +207,23 @@ describe("EXPLAIN QUERY PLAN of the SQL the app issues", () => {
     expect(usersLine(listPlan((await explainRequest("GET", "/v1/users?email=C@X.TEST", { token: s.ownerToken })).explained))).toMatch(/users_email_uq/);
   });
 
+  it("a search of three or more characters reads its matches from the trigram index, not the tenant in sort order", async () => {
+    const s = await scene();
+    for (const query of ["search=ber", "search=ber&sort=-last_name", "search=ber&page=1&page_size=2", "search=ber&is_active=true"]) {
+      const { explained } = await explainRequest("GET", `/v1/users?${query}`, { token: s.ownerToken });
+      expectIndexed(query, explained);
+      for (const e of explained.filter((x) => /FROM users u\b/.test(x.sql))) {
+        const plan = e.plan.join(" | ");
+        // Walking a sort index and testing every row against the search costs the whole tenant.
+        expect(usersLine(e), `${query}: ${plan}`).toBe("SEARCH u USING INTEGER PRIMARY KEY (rowid=?)");
+        expect(plan, query).toMatch(/SCAN users_search VIRTUAL TABLE/);
+      }
+    }
+    // The member's list drives from the index the same way.
+    const { explained } = await explainRequest("GET", "/v1/users?search=ber", { token: s.member.token });
+    expect(usersLine(listPlan(explained))).toBe("SEARCH u USING INTEGER PRIMARY KEY (rowid=?)");
+  });
+
   it("page mode: the page and its total count", async () => {
     const s = await scene();
     const { explained } = await explainRequest("GET", "/v1/users?page=2&page_size=2", { token: s.ownerToken });

@@ -48,7 +48,7 @@ const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
  * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
  * Visibility is part of the WHERE clause, so lists, lookups and counts can never disagree.
  */
-function selectUsers(viewer: Viewer, extraColumns: SQL = sql``): SQL {
+function selectUsers(viewer: Viewer, from: SQL = sql`users u`): SQL {
   const me = viewer.userId;
   return sql`SELECT u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
       u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
@@ -58,8 +58,7 @@ function selectUsers(viewer: Viewer, extraColumns: SQL = sql``): SQL {
       CASE WHEN u.id = ${me} THEN 'self' WHEN u.manager_id = ${me} THEN 'managed'
            WHEN sh.owner_id IS NOT NULL THEN 'shared' ELSE 'tenant' END AS access,
       CASE WHEN u.id = ${me} OR u.manager_id = ${me} THEN ${ALL_SCOPES} ELSE sh.scopes END AS share_scopes
-      ${extraColumns}
-    FROM users u
+    FROM ${from}
     LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${me}`;
 }
 
@@ -105,6 +104,17 @@ function searchCondition(term: string): SQL {
       OR lower(u.last_name) LIKE ${p} ESCAPE '\\' OR lower(u.email) LIKE ${p} ESCAPE '\\')`;
 }
 
+/**
+ * Whether the trigram index should lead the query. Left to itself, SQLite answers
+ * `ORDER BY … LIMIT` by walking the tenant's sort index and testing each row against the search,
+ * which costs the whole tenant when the term is rare (the usual search: one person). Reading the
+ * matches by rowid and sorting them costs what the term matches instead. `NOT INDEXED` leaves
+ * SQLite only that path; the rowid lookup is still allowed.
+ */
+export const searchLeads = (f: UserFilters) => f.search !== undefined && [...f.search].length >= TRIGRAM;
+
+const usersFrom = (searchFirst: boolean) => (searchFirst ? sql`users u NOT INDEXED` : sql`users u`);
+
 /** `%` and `_` in a search term are literal characters, not wildcards. */
 const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 
@@ -139,6 +149,7 @@ export const USER_SORT_FIELDS: Record<string, SortableField> = {
 export interface ListQuery {
   viewer: Viewer;
   conditions: SQL[];
+  searchFirst: boolean;
   order: SQL;
   limit: number;
   offset?: number;
@@ -147,14 +158,14 @@ export interface ListQuery {
 export function listUsersStatement(db: Db, q: ListQuery) {
   const where = sql.join([baseWhere(q.viewer), ...q.conditions], sql` AND `);
   return db.all<UserRow>(
-    sql`${selectUsers(q.viewer)} WHERE ${where} ORDER BY ${q.order} LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
+    sql`${selectUsers(q.viewer, usersFrom(q.searchFirst))} WHERE ${where} ORDER BY ${q.order} LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
   );
 }
 
-export function countUsersStatement(db: Db, viewer: Viewer, conditions: SQL[]) {
+export function countUsersStatement(db: Db, viewer: Viewer, conditions: SQL[], searchFirst: boolean) {
   const where = sql.join([baseWhere(viewer), ...conditions], sql` AND `);
   return db.get<{ total: number }>(
-    sql`SELECT count(*) AS total FROM users u
+    sql`SELECT count(*) AS total FROM ${usersFrom(searchFirst)}
       LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${viewer.userId}
       WHERE ${where}`,
   );

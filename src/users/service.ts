@@ -28,6 +28,7 @@ import {
   filterConditions,
   findVisibleUser,
   listUsersStatement,
+  searchLeads,
   USER_SORT_FIELDS,
   userHolds,
   type UserRow,
@@ -80,6 +81,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
   const pagination = resolvePagination(q, scope);
   const terms = sortForRequest(q.sort, pagination, SORT_FIELDS, "created_at,id");
   const conditions = filterConditions(filters);
+  const searchFirst = searchLeads(filters);
 
   if (pagination.mode === "page") {
     const order = orderBy(terms, USER_SORT_FIELDS);
@@ -87,11 +89,12 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
       listUsersStatement(db, {
         viewer,
         conditions,
+        searchFirst,
         order,
         limit: pagination.pageSize,
         offset: (pagination.page - 1) * pagination.pageSize,
       }),
-      countUsersStatement(db, viewer, conditions),
+      countUsersStatement(db, viewer, conditions, searchFirst),
     ]);
     return {
       items: rows.map(presentUserWithAccess),
@@ -107,6 +110,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
     listUsersStatement(db, {
       viewer,
       conditions: [...conditions, ...keyset],
+      searchFirst,
       order: orderBy(terms, USER_SORT_FIELDS, cursor?.dir === "prev"),
       limit: pagination.limit + 1,
     }),
