@@ -8,6 +8,7 @@ import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
 import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
+import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
 import { tenants } from "./tenants/routes";
@@ -38,6 +39,12 @@ const PUBLIC_ROUTES = new Set([
   "POST /v1/password-resets/confirm",
 ]);
 
+/**
+ * Whether a route handles this method on this path (middleware is registered as ALL). Requests
+ * that match none get their 404/405 without asking for credentials first.
+ */
+const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method !== "ALL");
+
 /** One drizzle client per D1 binding, reused across requests in the isolate. */
 const clients = new WeakMap<D1Database, Db>();
 function dbFor(env: Bindings): Db {
@@ -67,8 +74,7 @@ export function createApp() {
     "/v1/*",
     authenticate({
       skip: (c) =>
-        PUBLIC_ROUTES.has(`${c.req.method} ${c.req.path.replace(/\/+$/, "")}`) ||
-        !allowedMethods(app, c.req.path).includes(c.req.method === "HEAD" ? "GET" : c.req.method),
+        PUBLIC_ROUTES.has(`${c.req.method} ${c.req.path.replace(/\/+$/, "")}`) || !hasHandler(c),
     }),
   );
 

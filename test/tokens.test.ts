@@ -166,6 +166,18 @@ describe("own access tokens", () => {
     expect((await me(await mint(base, { claims: { nbf: now + 59 } }))).status).toBe(200);
   });
 
+  it("a token accepted once is judged again by the clock: nbf beyond the skew after the clock goes back is refused", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.parse("2030-01-01T00:00:00Z");
+    vi.setSystemTime(start);
+    const { base } = await fixture();
+    const now = Math.floor(start / 1000);
+    const token = await mint(base, { claims: { nbf: now + 59, iat: now } });
+    expect((await me(token)).status).toBe(200);
+    vi.setSystemTime(start - 2000);
+    await expectRefused(token);
+  });
+
   it("iat in the future beyond 60 s is refused; 59 s of skew is accepted", async () => {
     const { base } = await fixture();
     const now = Math.floor(Date.now() / 1000);
