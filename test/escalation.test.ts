@@ -198,3 +198,63 @@ describe("role changes take effect on the next request", () => {
     await expectProblem(await api("POST", "/v1/users", { token, body: { email: "late@x.test" } }), 403, "forbidden");
   });
 });
+
+describe("taking over a more privileged user", () => {
+  /** Everything of a user that a takeover would touch, to check that a refusal changed nothing. */
+  const wayIn = async (tenantId: string, userId: string) =>
+    env.DB.prepare(
+      "SELECT email, username, external_id, is_active, deleted_at, version, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) AS sessions FROM users u WHERE tenant_id = ? AND id = ?",
+    )
+      .bind(tenantId, userId)
+      .first();
+
+  it("an admin cannot issue a reset token for, re-address, deactivate or delete an owner; nothing changes", async () => {
+    const { tenantId, owner, admin, adminKey } = await arena();
+    const before = await wayIn(tenantId, owner.id);
+    for (const token of [admin.token, adminKey]) {
+      const attempts: [string, string, unknown][] = [
+        ["POST", `/v1/users/${owner.id}/password-resets`, {}],
+        ["PATCH", `/v1/users/${owner.id}`, { email: "attacker@x.test" }],
+        ["PATCH", `/v1/users/${owner.id}`, { username: "taken-over" }],
+        ["PATCH", `/v1/users/${owner.id}`, { external_id: "attacker-idp-subject" }],
+        ["PATCH", `/v1/users/${owner.id}`, { is_active: false }],
+        ["PUT", `/v1/users/${owner.id}`, { email: "attacker@x.test" }],
+        ["DELETE", `/v1/users/${owner.id}`, undefined],
+      ];
+      for (const [method, path, body] of attempts) {
+        const problem = await expectProblem(await api(method, path, { token, body }), 403, "forbidden");
+        expect(problem.detail, `${method} ${path} ${JSON.stringify(body)}`).toMatch(/permissions you do not hold/);
+      }
+    }
+    expect(await wayIn(tenantId, owner.id)).toEqual(before);
+  });
+
+  it("the same holds for a custom role the admin lacks (tasks:admin)", async () => {
+    const { tenantId, admin } = await arena();
+    const taskAdmin = await userWithToken(tenantId, { email: "tasks@x.test", roles: ["TASK-ADMIN"] });
+    await expectProblem(await api("POST", `/v1/users/${taskAdmin.user.id}/password-resets`, { token: admin.token, body: {} }), 403, "forbidden");
+    await expectProblem(await api("DELETE", `/v1/users/${taskAdmin.user.id}`, { token: admin.token }), 403, "forbidden");
+  });
+
+  it("an admin may still edit an owner's names and metadata, and act fully on admins and members", async () => {
+    const { owner, admin, member, tenantId } = await arena();
+    expect((await call("PATCH", `/v1/users/${owner.id}`, { token: admin.token, body: { first_name: "Olive", metadata: { a: 1 } } })).status).toBe(200);
+    // A change that leaves the sign-in as it is (same email, other case) needs nothing more.
+    expect((await call("PATCH", `/v1/users/${owner.id}`, { token: admin.token, body: { email: owner.email.toUpperCase() } })).status).toBe(200);
+    const peer = await userWithToken(tenantId, { email: "peer@x.test", roles: ["admin"] });
+    expect((await call("POST", `/v1/users/${member.user.id}/password-resets`, { token: admin.token, body: {} })).status).toBe(201);
+    expect((await call("POST", `/v1/users/${peer.user.id}/password-resets`, { token: admin.token, body: {} })).status).toBe(201);
+    expect((await call("PATCH", `/v1/users/${member.user.id}`, { token: admin.token, body: { email: "m2@x.test", is_active: false } })).status).toBe(200);
+    expect((await call("DELETE", `/v1/users/${peer.user.id}`, { token: admin.token })).status).toBe(204);
+  });
+
+  it("owners and platform keys act on owners; a user acts on themselves", async () => {
+    const { tenantId, owner, ownerToken } = await arena();
+    const second = await userWithToken(tenantId, { email: "owner2@x.test", roles: ["owner"] });
+    expect((await call("POST", `/v1/users/${second.user.id}/password-resets`, { token: ownerToken, body: {} })).status).toBe(201);
+    expect((await call("PATCH", `/v1/users/${second.user.id}`, { token: PLATFORM_KEY, tenant: tenantId, body: { email: "o2b@x.test" } })).status).toBe(200);
+    expect((await call("POST", `/v1/users/${owner.id}/password-resets`, { token: ownerToken, body: {} })).status).toBe(201);
+    expect((await call("PATCH", `/v1/users/${second.user.id}`, { token: ownerToken, body: { is_active: false } })).status).toBe(200);
+    expect((await call("DELETE", `/v1/users/${second.user.id}`, { token: ownerToken })).status).toBe(204);
+  });
+});

@@ -13,7 +13,7 @@ userDeletion.delete(
   describe({
     summary: "Delete a user and everything only they own",
     description:
-      "Needs users:delete, or being the user's manager, or the user. Deletes the user, every user they manage (transitively), and their sessions, refresh tokens, API keys, reset tokens, role grants and shares given and received; other users' data is untouched. The users are marked deleted first (invisible, cannot sign in, tokens and keys fail at once), then removed in bounded batches coordinated by a Durable Object; if that is interrupted, a retried DELETE (204) or the object's alarm finishes it. One user.deleted event per deleted user. Deleting the tenant's last active owner is a 409 last_owner.",
+      "Needs users:delete, or being the user's manager, or the user; deleting another user also needs every permission their roles carry (403 otherwise), so an admin cannot delete an owner. Deletes the user, every user they manage (transitively), and their sessions, refresh tokens, API keys, reset tokens, role grants and shares given and received; other users' data is untouched. The users are marked deleted first (invisible, cannot sign in, tokens and keys fail at once), then removed in bounded batches coordinated by a Durable Object; if that is interrupted, a retried DELETE (204) or the object's alarm finishes it. One user.deleted event per deleted user. Deleting the tenant's last active owner is a 409 last_owner.",
     tags: ["Users"],
     headers: ["If-Match"],
     responses: { 204: { description: "Deleted" } },

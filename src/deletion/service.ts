@@ -4,6 +4,7 @@ import type { AppEnv, Bindings } from "../env";
 import { can, tenantOf, type Principal } from "../auth/principal";
 import { expectedVersion } from "../lib/etag";
 import { ApiError, forbidden, notFound } from "../lib/errors";
+import { assertCanActOnUser } from "../roles/repo";
 import { findVisibleUser, type UserRow } from "../users/repo";
 import { viewerOf } from "../users/service";
 
@@ -27,6 +28,7 @@ export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: s
   }
   assertMayDelete(principal, target);
   expectedVersion(c, "usr", target.id, target.version);
+  await assertCanActOnUser(db, principal, tenantId, target.id, "delete");
   const outcome = await coordinator(c.env, tenantId).deleteUser(tenantId, target.id);
   if (outcome === "last_owner") throw new ApiError("last_owner", "The tenant must keep at least one active owner.");
 }

@@ -37,7 +37,7 @@ passwords.post(
   describe({
     summary: "Issue a password-reset token for a user",
     description:
-      "users:write, or the user themselves; the user must be visible to the caller, else 404. Managed and inactive users cannot sign in: 409 conflict. While an unexpired, unused token exists: 409 reset_token_active, unless force revokes it. The token is shown once and stored only as a hash; redeem it at POST /v1/password-resets/confirm. Note: a replayed Idempotency-Key returns the same body, token included, for 24 hours.",
+      "users:write, or the user themselves; for another user the caller also needs every permission that user's roles carry (403 otherwise: a reset token would hand over their access, so an admin cannot take over an owner). The user must be visible to the caller, else 404. Managed and inactive users cannot sign in: 409 conflict. While an unexpired, unused token exists: 409 reset_token_active, unless force revokes it. The token is shown once and stored only as a hash; redeem it at POST /v1/password-resets/confirm. Note: a replayed Idempotency-Key returns the same body, token included, for 24 hours.",
     tags,
     responses: {
       201: { description: "The token", schema: ResetToken },

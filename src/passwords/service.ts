@@ -4,6 +4,7 @@ import { configuredParams, hashPassword, verifyPassword } from "../auth/password
 import { accountLimit, admit, reportFailure, reportSuccess } from "../auth/rate-limit";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
+import { assertCanActOnUser } from "../roles/repo";
 import { ApiError, forbidden, notFound, validationError } from "../lib/errors";
 import { issueResetToken, resetTokensOf } from "../resets/service";
 import { DEFAULT_RESET_TTL_SECONDS, type IssueResetInput } from "../resets/schemas";
@@ -71,6 +72,7 @@ export async function issueResetForUser(c: Context<AppEnv>, id: string, input: I
   if (target.id !== p.userId && !can(p, "users:write")) throw forbidden("Missing permission users:write.");
   if (target.is_managed) throw new ApiError("conflict", "Managed users cannot sign in and get no reset tokens.");
   if (!target.is_active) throw new ApiError("conflict", "The user is inactive and cannot sign in; activate them first.");
+  await assertCanActOnUser(c.var.db, p, target.tenant_id, target.id, "issue a reset token for");
   const result = await issueResetToken(
     c.env,
     target.tenant_id,

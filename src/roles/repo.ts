@@ -77,6 +77,26 @@ export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[
 }
 
 /**
+ * Acting on another user's way in (a reset token for them; a new email, username or external id
+ * to sign in with; deactivating or deleting them) hands their access to the actor or takes it
+ * away, so it needs what granting or revoking their roles needs. Without it an admin could reset
+ * an owner's password and sign in as the owner.
+ */
+export function assertCanActOn(principal: Principal, targetId: string, held: readonly RoleGrant[], action: string): void {
+  if (targetId === principal.userId) return;
+  const missing = missingPermissions(principal, held.flatMap((g) => g.permissions));
+  if (missing.length > 0) {
+    throw forbidden(`You cannot ${action} a user whose roles carry permissions you do not hold (${missing.join(", ")}).`);
+  }
+}
+
+/** `assertCanActOn` for a user whose roles are not loaded yet (no read when the actor holds `*`). */
+export async function assertCanActOnUser(db: Db, principal: Principal, tenantId: string, targetId: string, action: string) {
+  if (targetId === principal.userId || missingPermissions(principal, ["*"]).length === 0) return;
+  assertCanActOn(principal, targetId, (await rolesStatement(db, tenantId, [], targetId)).map(toGrant), action);
+}
+
+/**
  * A principal may define, redefine or delete a role only when it holds every permission the role
  * carries, before and after the change (taking a permission out of a role revokes it from every
  * holder, so it counts as much as adding one).

@@ -22,7 +22,7 @@ import {
   sortKey,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
-import { assertCanGrant, pickRoles, rolesStatement, type RoleRecord } from "../roles/repo";
+import { assertCanActOn, assertCanGrant, pickRoles, rolesStatement, type RoleRecord } from "../roles/repo";
 import {
   countUsersStatement,
   filterConditions,
@@ -326,12 +326,28 @@ async function applyChanges(
     const pinned = expectedVersion(c, "usr", current.id, current.version);
     const changes = compute(principal, current);
     checkIdentifiersRemain(current, changes);
+    if (changesWayIn(current, changes)) {
+      assertCanActOn(principal, current.id, pickRoles(roleRows, JSON.parse(current.roles) as string[]), "change the sign-in of");
+    }
     const grantChanges = roleChanges(principal, current, roleRows, changes.roles);
     const result = await writeUser(db, principal, current, changes, grantChanges);
     if (result) return result;
     if (pinned !== undefined) throw preconditionFailed();
   }
   throw new ApiError("conflict", "The user is being changed by someone else; retry.");
+}
+
+/** A change to what the user signs in with, or whether they can: see `assertCanActOn`. */
+function changesWayIn(current: UserRow, changes: UserChanges): boolean {
+  // Email and username match case-insensitively at sign-in; the external id matches exactly.
+  const differs = (k: "email" | "username" | "external_id", fold = (v: string) => v.toLowerCase()) =>
+    changes[k] !== undefined && fold(changes[k] ?? "") !== fold(current[k] ?? "");
+  return (
+    differs("email") ||
+    differs("username") ||
+    differs("external_id", (v) => v) ||
+    (changes.is_active === false && current.is_active === 1)
+  );
 }
 
 function checkIdentifiersRemain(current: UserRow, changes: UserChanges): void {
@@ -361,7 +377,8 @@ async function loadForEdit(c: Context<AppEnv>, target: string, wantedRoles?: str
   const viewer = batchedViewer(c);
   const id = targetOf(c, target);
   const statements = [findVisibleUser(db, { ...viewer, tenantWide: true }, id)] as BatchItem<"sqlite">[];
-  if (wantedRoles) statements.push(rolesStatement(db, viewer.tenantId, wantedRoles, id));
+  // The user's own roles come along too (same round trip): changing how they sign in needs them.
+  statements.push(rolesStatement(db, viewer.tenantId, wantedRoles ?? [], id));
   const [principal, [current, roleRows]] = await readWithSession<[UserRow | undefined, RoleRecord[] | undefined]>(c, statements);
   if (!current || (current.access === "tenant" && !can(principal, "users:read"))) throw notFound("User");
   return { principal, current, roleRows: roleRows ?? [] };
