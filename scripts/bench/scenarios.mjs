@@ -11,17 +11,17 @@ import { call } from "./http.mjs";
  */
 export const SCENARIOS = [
   {
-    id: "floor",
-    short: "floor",
-    label: "floor: GET /.well-known/jwks.json",
-    note: "no D1 call: the JWKS is cached in the isolate",
+    id: "jwks",
+    short: "no D1 (JWKS)",
+    label: "no D1 call: GET /.well-known/jwks.json",
+    note: "served from the isolate's key cache: routing and middleware alone",
     request: () => ({ method: "GET", path: "/.well-known/jwks.json" }),
   },
   {
-    id: "healthz",
-    short: "one D1 query",
-    label: "one D1 round trip: GET /healthz",
-    note: "SELECT 1 and nothing else: what one D1 call costs in this runtime",
+    id: "floor",
+    short: "floor (one D1 query)",
+    label: "floor: GET /healthz",
+    note: "SELECT 1 and nothing else: the least any route that reads D1 can cost in this runtime",
     request: () => ({ method: "GET", path: "/healthz" }),
   },
   {
