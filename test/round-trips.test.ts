@@ -70,4 +70,26 @@ describe("D1 round trips for writes", () => {
     expect(roles.res.status).toBe(200);
     expect(roles.trips, roles.log.join(" | ")).toBe(2);
   });
+
+  it("share and session revoke: the change in one statement or batch after the session check", async () => {
+    const { f, member } = await scene();
+    const shared = await countTrips(req("PUT", `/v1/users/me/shares/${f.owner.id}`, member.token, { scopes: ["profile:read"] }));
+    expect(shared.res.status).toBe(200);
+    expect(shared.trips, shared.log.join(" | ")).toBe(2);
+    // The user whose sessions they are is read with the session check; the revocation is one batch.
+    const second = await call("POST", "/v1/auth/token", { body: { tenant: f.tenant.slug, email: f.owner.email, password: f.ownerPassword } });
+    const sessions = await call("GET", "/v1/users/me/sessions", { token: second.body.access_token });
+    const other = sessions.body.items.find((s: { current: boolean }) => s.current);
+    const one = await countTrips(req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken));
+    expect(one.res.status).toBe(204);
+    expect(one.trips, one.log.join(" | ")).toBe(2);
+    const gone = await countTrips(req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken));
+    expect(gone.res.status).toBe(404);
+    const all = await countTrips(req("DELETE", `/v1/users/${member.user.id}/sessions`, f.ownerToken));
+    expect(all.res.status).toBe(204);
+    expect(all.trips, all.log.join(" | ")).toBe(2);
+    const listed = await countTrips(req("GET", `/v1/users/${f.owner.id}/sessions`, f.ownerToken));
+    expect(listed.res.status).toBe(200);
+    expect(listed.trips, listed.log.join(" | ")).toBe(2);
+  });
 });

@@ -116,6 +116,12 @@ describe("DELETE /v1/users/{id}/sessions/{sid}", () => {
     await expectProblem(await api("DELETE", `/v1/users/${t.user.id}/sessions/ses_nope`, { token: mine.access_token }), 404, "not_found");
     expect((await api("DELETE", `/v1/users/${t.user.id}/sessions/${sidOf(mine.access_token)}`, { token: t.ownerToken })).status).toBe(204);
     await expectProblem(await api("DELETE", `/v1/users/${t.user.id}/sessions/${sidOf(mine.access_token)}`, { token: t.ownerToken }), 404, "not_found");
+    // An expired session is over already: 404, and no session.revoked event for it.
+    const expired = await t.signInAs();
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), sidOf(expired.access_token)).run();
+    await expectProblem(await api("DELETE", `/v1/users/${t.user.id}/sessions/${sidOf(expired.access_token)}`, { token: t.ownerToken }), 404, "not_found");
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE type = 'session.revoked' AND data LIKE ?").bind(`%${sidOf(expired.access_token)}%`).first<{ n: number }>();
+    expect(events!.n).toBe(0);
   });
 
   it("needs sessions:write for another user's session", async () => {

@@ -242,6 +242,8 @@ describe("own access tokens", () => {
     const inactive = await userWithToken(tenant.id, { email: "inactive@example.test", roles: ["admin"] });
     await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE tenant_id = ? AND user_id = ?").bind(new Date().toISOString(), tenant.id, revoked.user.id).run();
     await env.DB.prepare("UPDATE users SET is_active = 0 WHERE tenant_id = ? AND id = ?").bind(tenant.id, inactive.user.id).run();
+    const targetToken = await tokenFor(tenant.id, target.id);
+    const targetSession = JSON.parse(atob(targetToken.split(".")[1]!.replaceAll("-", "+").replaceAll("_", "/"))).sid as string;
     const before = await env.DB.prepare("SELECT count(*) AS n, max(version) AS v FROM users WHERE tenant_id = ?").bind(tenant.id).first();
     for (const token of [revoked.token, inactive.token]) {
       for (const [method, path, body, headers] of [
@@ -255,6 +257,9 @@ describe("own access tokens", () => {
         ["PATCH", "/v1/users/me", { first_name: "After" }, {}],
         ["POST", "/v1/users", { email: "new@example.test" }, {}],
         ["POST", "/v1/users", { email: "new2@example.test" }, { "Idempotency-Key": "k1" }],
+        ["GET", `/v1/users/${target.id}/sessions`, undefined, {}],
+        ["DELETE", `/v1/users/${target.id}/sessions/${targetSession}`, undefined, {}],
+        ["DELETE", `/v1/users/${target.id}/sessions`, undefined, {}],
       ] as const) {
         const res = await api(method, path, { token, body, headers });
         const text = await res.text();
@@ -265,6 +270,7 @@ describe("own access tokens", () => {
     }
     const after = await env.DB.prepare("SELECT count(*) AS n, max(version) AS v FROM users WHERE tenant_id = ?").bind(tenant.id).first();
     expect(after).toEqual(before);
+    expect((await me(targetToken)).status, "the target's session was not revoked").toBe(200);
   });
 
   it("a token of a deleted tenant is refused", async () => {

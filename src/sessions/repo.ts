@@ -70,6 +70,8 @@ export interface RevokeScope {
   exceptSessionId?: string | null;
   /** Extra condition the batch's earlier change must have met (e.g. the password was written). */
   onlyIf?: SQL;
+  /** Only sessions still live at this time (an expired session is as good as gone: 404). */
+  liveAt?: string;
 }
 
 /** The scope as a condition on the sessions row named `t` (SQLite's UPDATE takes no alias). */
@@ -79,6 +81,7 @@ function scopeCondition(sc: RevokeScope, t: "sessions" | "s"): SQL {
   if (sc.sessionId !== undefined) parts.push(sql`${col("id")} = ${sc.sessionId}`);
   if (sc.exceptSessionId) parts.push(sql`${col("id")} <> ${sc.exceptSessionId}`);
   if (sc.onlyIf) parts.push(sc.onlyIf);
+  if (sc.liveAt) parts.push(sql`${col("expires_at")} > ${sc.liveAt}`);
   return sql.join(parts, sql` AND `);
 }
 
@@ -148,12 +151,9 @@ export interface SessionRow {
   user_agent: string | null;
 }
 
+
 /** The live sessions of a user, newest first (served by `sessions_user_idx`). */
 export function liveSessionsQuery(tenantId: string, userId: string, now: string): SQL {
   return sql`SELECT s.id, s.created_at, s.last_used_at, s.expires_at, s.ip, s.user_agent FROM sessions s
     WHERE s.tenant_id = ${tenantId} AND s.user_id = ${userId} AND s.revoked_at IS NULL AND s.expires_at > ${now}`;
-}
-
-export function findLiveSession(db: Db, tenantId: string, userId: string, sessionId: string, now: string) {
-  return db.get<SessionRow>(sql`${liveSessionsQuery(tenantId, userId, now)} AND s.id = ${sessionId}`);
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { sessionInBatch } from "../auth/deferred";
 import type { AppEnv } from "../env";
 import { pathParams, queryParams } from "../lib/validate";
 import { describe } from "../openapi/registry";
@@ -19,6 +20,7 @@ sessions.get(
     tags,
     responses: { 200: { description: "A page of sessions", schema: SessionList } },
   }),
+  sessionInBatch(),
   pathParams(UserIdParam),
   queryParams(ListSessionsQuery),
   async (c) => c.json(await listSessions(c, c.req.valid("param").id, c.req.valid("query"))),
@@ -33,6 +35,7 @@ sessions.delete(
     tags,
     responses: { 204: { description: "Revoked" } },
   }),
+  sessionInBatch(),
   pathParams(SessionParams),
   async (c) => {
     const { id, sid } = c.req.valid("param");
@@ -50,6 +53,7 @@ sessions.delete(
     tags,
     responses: { 204: { description: "Revoked" } },
   }),
+  sessionInBatch(),
   pathParams(UserIdParam),
   async (c) => {
     await revokeAllSessions(c, c.req.valid("param").id);

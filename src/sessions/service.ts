@@ -15,8 +15,8 @@ import {
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import type { UserRow } from "../users/repo";
-import { getVisibleUser } from "../users/service";
-import { findLiveSession, liveSessionsQuery, revokeSessionsStatements, type SessionRow } from "./repo";
+import { readVisibleUser } from "../users/service";
+import { liveSessionsQuery, revokeSessionsStatements, type SessionRow } from "./repo";
 
 /** Newest first; `id` breaks ties. Served by `sessions_user_idx (tenant_id, user_id, created_at)`. */
 const SESSION_FIELDS: Record<string, SortableField> = {
@@ -30,8 +30,9 @@ const SESSION_ORDER = parseSort(undefined, ["created_at", "id"], "-created_at");
  * either the caller themselves or a holder of `permission` (else 403). `me` names the caller.
  */
 async function sessionOwner(c: Context<AppEnv>, userId: string, permission: string): Promise<UserRow> {
+  // Read together with the caller's own session check (one round trip, src/auth/deferred.ts).
+  const target = await readVisibleUser(c, userId);
   const p = c.var.principal;
-  const target = await getVisibleUser(c.var.db, p, userId === "me" ? userOf(p) : userId);
   if (target.id !== p.userId && !can(p, permission)) throw forbidden(`Missing permission ${permission}.`);
   return target;
 }
@@ -49,8 +50,8 @@ const present = (p: Principal) => (row: SessionRow) => ({
 /** `GET /v1/users/{id}/sessions`: the user's live sessions (self or users:read). */
 export async function listSessions(c: Context<AppEnv>, userId: string, q: PaginationInput) {
   const db = c.var.db;
-  const p = c.var.principal;
   const target = await sessionOwner(c, userId, "users:read");
+  const p = c.var.principal;
   const scope = `sessions:${target.tenant_id}:${target.id}`;
   const pagination = resolvePagination(q, scope);
   const base = liveSessionsQuery(target.tenant_id, target.id, isoNow());
@@ -73,8 +74,10 @@ export async function revokeSession(c: Context<AppEnv>, userId: string, sessionI
   const db = c.var.db;
   const target = await sessionOwner(c, userId, "sessions:write");
   const now = isoNow();
-  if (!(await findLiveSession(db, target.tenant_id, target.id, sessionId, now))) throw notFound("Session");
-  await batch(db, revokeSessionsStatements(db, { tenantId: target.tenant_id, userId: target.id, sessionId }, "revoked", now));
+  // The UPDATE itself says whether there was a live session of theirs to end.
+  const scope = { tenantId: target.tenant_id, userId: target.id, sessionId, liveAt: now };
+  const [ended] = await batch(db, revokeSessionsStatements(db, scope, "revoked", now));
+  if ((ended as D1Result).meta.changes === 0) throw notFound("Session");
 }
 
 /** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. */
