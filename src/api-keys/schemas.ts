@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { paginationQuery } from "../lib/pagination";
-import { listOf } from "../roles/schemas";
+import { listOf } from "../lib/pagination";
 import { ROLE_NAME } from "../users/schemas";
 
 export const ApiKey = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
+import { listOf, paginationQuery } from "../lib/pagination";
 import { EVENT_TYPES } from "./repo";
 
 export const ListEventsQuery = z.object({
@@ -18,16 +18,10 @@ export const Event = z
   })
   .meta({ id: "Event" });
 
-export const EventList = z.object({
-  items: z.array(Event),
-  next_cursor: z.string().nullable().optional(),
-  previous_cursor: z.string().nullable().optional(),
+export const EventList = listOf(Event).extend({
   resume_cursor: z
     .string()
     .nullable()
     .optional()
     .meta({ description: "Cursor mode: poll with it to get only events newer than this page (set on the last page too)." }),
-  total: z.number().int().optional(),
-  page: z.number().int().optional(),
-  page_size: z.number().int().optional(),
 });

@@ -29,6 +29,17 @@ export const paginationQuery = {
     .meta({ description: "Page mode: items per page (1–5000)." }),
 };
 
+/** A list answer: `{ items, next_cursor, previous_cursor }` or, in page mode, `{ items, total, page, page_size }`. */
+export const listOf = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    next_cursor: z.string().nullable().optional(),
+    previous_cursor: z.string().nullable().optional(),
+    total: z.number().int().optional(),
+    page: z.number().int().optional(),
+    page_size: z.number().int().optional(),
+  });
+
 export interface PaginationInput {
   limit?: number;
   cursor?: string;

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
+import { listOf } from "../lib/pagination";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
@@ -12,7 +13,6 @@ import {
   PermissionCheckResult,
   Role,
   RoleNameParam,
-  listOf,
 } from "./schemas";
 import { checkPermission, createRole, deleteRole, getRole, listRoles, patchRole, presentRole, roleEtag } from "./service";
 

@@ -41,17 +41,6 @@ const TenantParam = z.string().optional().meta({ description: "Platform keys: th
 
 export const ListRolesQuery = z.object({ ...paginationQuery, tenant: TenantParam });
 
-/** `{ items, next_cursor, previous_cursor }` or, in page mode, `{ items, total, page, page_size }`. */
-export const listOf = (item: z.ZodType) =>
-  z.object({
-    items: z.array(item),
-    next_cursor: z.string().nullable().optional(),
-    previous_cursor: z.string().nullable().optional(),
-    total: z.number().int().optional(),
-    page: z.number().int().optional(),
-    page_size: z.number().int().optional(),
-  });
-
 const Identifier = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
+import { listOf, paginationQuery } from "../lib/pagination";
 
 export const Session = z
   .object({
@@ -13,14 +13,7 @@ export const Session = z
   })
   .meta({ id: "Session" });
 
-export const SessionList = z.object({
-  items: z.array(Session),
-  next_cursor: z.string().nullable().optional(),
-  previous_cursor: z.string().nullable().optional(),
-  total: z.number().int().optional(),
-  page: z.number().int().optional(),
-  page_size: z.number().int().optional(),
-});
+export const SessionList = listOf(Session);
 
 export const ListSessionsQuery = z.object({
   ...paginationQuery,

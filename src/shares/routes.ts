@@ -1,6 +1,5 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
 import { batch } from "../db/batch";
 import { shares as sharesTable, users } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -13,6 +12,7 @@ import {
   parseSort,
   resolvePagination,
   type SortableField,
+  listOf,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
@@ -54,7 +54,7 @@ shares.get(
     responses: {
       200: {
         description: "A page of shares, ordered by user_id",
-        schema: z.object({ items: z.array(Share), next_cursor: z.string().nullable().optional(), previous_cursor: z.string().nullable().optional(), total: z.number().optional() }),
+        schema: listOf(Share),
       },
     },
   }),

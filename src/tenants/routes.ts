@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import type { Principal } from "../auth/principal";
 import { forbidden } from "../lib/errors";
+import { listOf } from "../lib/pagination";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
@@ -10,7 +11,6 @@ import { presentTenant, type TenantRow } from "./repo";
 import { CreateTenantBody, ListTenantsQuery, PatchTenantBody, Tenant, TenantIdParam } from "./schemas";
 import { createTenant, getTenant, listTenants, patchTenant, tenantEtag } from "./service";
 import { expectedVersion } from "../lib/etag";
-import { z } from "zod";
 
 /** Tenants: managed by platform principals; a tenant principal may read its own tenant. */
 export const tenants = new Hono<AppEnv>();
@@ -49,7 +49,7 @@ tenants.get(
     responses: {
       200: {
         description: "A page of tenants",
-        schema: z.object({ items: z.array(Tenant), next_cursor: z.string().nullable().optional(), previous_cursor: z.string().nullable().optional(), total: z.number().optional() }),
+        schema: listOf(Tenant),
       },
     },
   }),

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
+import { listOf } from "../lib/pagination";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { presentUserWithAccess, userEtag } from "./present";
 import {
@@ -12,7 +13,6 @@ import {
   PutUserBody,
   UserIdParam,
   UserWithAccess,
-  userList,
 } from "./schemas";
 import { createUser, listUsers, patchUser, putUser, readVisibleUser } from "./service";
 import { sessionInBatch } from "../auth/deferred";
@@ -36,7 +36,7 @@ users.get(
     description:
       "Holders of users:read see every user of the tenant; everyone sees themselves, the users they manage (include_managed) and the users who shared access with them (include_shared). Cursor mode (limit, cursor) by default; page mode (page, page_size) adds total. A cursor keeps its sort and filters: reusing it with others is a 422.",
     tags,
-    responses: { 200: { description: "A page of users", schema: userList(UserWithAccess) } },
+    responses: { 200: { description: "A page of users", schema: listOf(UserWithAccess) } },
   }),
   sessionInBatch(),
   queryParams(ListUsersQuery),

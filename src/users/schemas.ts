@@ -153,12 +153,3 @@ export const CreateManagedUserBody = z.strictObject({
   metadata: Metadata.optional(),
 });
 
-export const userList = (item: z.ZodType) =>
-  z.object({
-    items: z.array(item),
-    next_cursor: z.string().nullable().optional(),
-    previous_cursor: z.string().nullable().optional(),
-    total: z.number().int().optional(),
-    page: z.number().int().optional(),
-    page_size: z.number().int().optional(),
-  });
