@@ -136,7 +136,7 @@ export function createApp() {
 
 function problem(c: Context<AppEnv>, err: ApiError): Response {
   const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...err.headers };
-  if (err.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = 'Bearer realm="userplane"';
+  if (err.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = "Bearer";
   if (c.var.requestId) headers["X-Request-Id"] = c.var.requestId;
   return new Response(JSON.stringify(problemBody(err)), { status: err.status, headers });
 }

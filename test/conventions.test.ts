@@ -180,6 +180,18 @@ describe("body guard", () => {
     expect(await countUsers(tenant.id)).toBe(1);
   });
 
+  it("an empty body with a JSON content type reads as {} (as without one): optional bodies work, required fields are named", async () => {
+    const { tenant, ownerToken } = await createTenant();
+    for (const [i, type] of ["application/json", "application/merge-patch+json", "application/json; charset=utf-8"].entries()) {
+      const user = await createUser(tenant.id, { email: `empty${i}@example.test`, password: "long-enough-1" });
+      const reset = await api("POST", `/v1/users/${user.id}/password-resets`, { token: ownerToken, body: "", headers: { "Content-Type": type } });
+      expect(reset.status, type).toBe(201);
+      const create = await api("POST", "/v1/users", { token: PLATFORM_KEY, tenant: tenant.id, body: "", headers: { "Content-Type": type } });
+      const problem = await expectProblem(create, 422, "validation_failed");
+      expect(problem.errors!.map((e: { path: string }) => e.path).sort()).toEqual(["email", "external_id", "username"]);
+    }
+  });
+
   it("a JSON body that is not an object is a 422", async () => {
     const { tenant } = await createTenant();
     for (const body of ["[]", "\"text\"", "42", "null", "true"]) {

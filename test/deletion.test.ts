@@ -103,6 +103,15 @@ describe("DELETE /v1/users/{id}", () => {
     expect(await leftovers([kid.body.id, member.user.id])).toEqual({});
   });
 
+  it("DELETE /v1/users/me deletes the caller (and is the last owner's 409 like their id)", async () => {
+    const f = await createTenant();
+    const member = await userWithToken(f.tenant.id, { email: "self@x.test" });
+    expect((await api("DELETE", "/v1/users/me", { token: member.token })).status).toBe(204);
+    expect(await leftovers([member.user.id])).toEqual({});
+    await expectProblem(await api("GET", "/v1/users/me", { token: member.token }), 401, "unauthorized");
+    await expectProblem(await api("DELETE", "/v1/users/me", { token: f.ownerToken }), 409, "last_owner");
+  });
+
   it("is a 404 for a user of another tenant, whoever asks", async () => {
     const a = await createTenant();
     const b = await createTenant();

@@ -210,6 +210,8 @@ describe("taking over a more privileged user", () => {
 
   it("an admin cannot issue a reset token for, re-address, deactivate or delete an owner; nothing changes", async () => {
     const { tenantId, owner, admin, adminKey } = await arena();
+    // A second owner, so that the last-owner rule (409) does not answer first.
+    await userWithToken(tenantId, { email: "owner2@x.test", roles: ["owner"] });
     const before = await wayIn(tenantId, owner.id);
     for (const token of [admin.token, adminKey]) {
       const attempts: [string, string, unknown][] = [
@@ -226,6 +228,16 @@ describe("taking over a more privileged user", () => {
         expect(problem.detail, `${method} ${path} ${JSON.stringify(body)}`).toMatch(/permissions you do not hold/);
       }
     }
+    expect(await wayIn(tenantId, owner.id)).toEqual(before);
+  });
+
+  it("deactivating or deleting the last owner is a 409 last_owner for an admin too, not a 403", async () => {
+    const { tenantId, owner, admin } = await arena();
+    const before = await wayIn(tenantId, owner.id);
+    await expectProblem(await api("PATCH", `/v1/users/${owner.id}`, { token: admin.token, body: { is_active: false } }), 409, "last_owner");
+    await expectProblem(await api("DELETE", `/v1/users/${owner.id}`, { token: admin.token }), 409, "last_owner");
+    // Other changes to the sign-in are still about who may act: 403.
+    await expectProblem(await api("PATCH", `/v1/users/${owner.id}`, { token: admin.token, body: { email: "x@x.test" } }), 403, "forbidden");
     expect(await wayIn(tenantId, owner.id)).toEqual(before);
   });
 

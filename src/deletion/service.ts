@@ -1,11 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv, Bindings } from "../env";
-import { can, tenantOf, type Principal } from "../auth/principal";
+import { can, tenantOf, userOf, type Principal } from "../auth/principal";
 import { expectedVersion } from "../lib/etag";
-import { ApiError, forbidden, notFound } from "../lib/errors";
+import { forbidden, notFound } from "../lib/errors";
 import { assertCanActOnUser } from "../roles/repo";
-import { findVisibleUser, type UserRow } from "../users/repo";
+import { lastOwner } from "../lib/db-errors";
+import { findVisibleUser, isLastActiveOwner, type UserRow } from "../users/repo";
 import { viewerOf } from "../users/service";
 
 const coordinator = (env: Bindings, tenantId: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(tenantId));
@@ -18,9 +19,10 @@ const coordinator = (env: Bindings, tenantId: string) => env.COORDINATOR.get(env
 export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: string): Promise<void> {
   const db = c.var.db;
   const tenantId = tenantOf(principal);
-  const target = await findVisibleUser(db, viewerOf(principal), id);
+  const targetId = id === "me" ? userOf(principal) : id;
+  const target = await findVisibleUser(db, viewerOf(principal), targetId);
   if (!target) {
-    if (await isMarkedDeleted(c, tenantId, id)) {
+    if (await isMarkedDeleted(c, tenantId, targetId)) {
       await coordinator(c.env, tenantId).resume(tenantId);
       return;
     }
@@ -28,9 +30,11 @@ export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: s
   }
   assertMayDelete(principal, target);
   expectedVersion(c, "usr", target.id, target.version);
-  await assertCanActOnUser(db, principal, tenantId, target.id, "delete");
+  await assertCanActOnUser(db, principal, tenantId, target.id, "delete").catch(async (refused: unknown) => {
+    throw (await isLastActiveOwner(db, tenantId, target.id)) ? lastOwner() : refused;
+  });
   const outcome = await coordinator(c.env, tenantId).deleteUser(tenantId, target.id);
-  if (outcome === "last_owner") throw new ApiError("last_owner", "The tenant must keep at least one active owner.");
+  if (outcome === "last_owner") throw lastOwner();
 }
 
 function assertMayDelete(principal: Principal, target: UserRow): void {

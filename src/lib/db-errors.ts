@@ -1,5 +1,8 @@
 import { ApiError } from "./errors";
 
+/** The answer to removing a tenant's last active owner (the triggers of 0001_invariants.sql). */
+export const lastOwner = () => new ApiError("last_owner", "The tenant must keep at least one active owner.");
+
 /** Unique index → the field a client should change. */
 const UNIQUE_FIELDS: [RegExp, string, string][] = [
   [/users_email_uq|users\.email/, "email", "A user with this email already exists in the tenant."],
@@ -15,9 +18,7 @@ const UNIQUE_FIELDS: [RegExp, string, string][] = [
  */
 export function mapDbError(err: unknown): never {
   const message = errorMessage(err);
-  if (message.includes("last_owner")) {
-    throw new ApiError("last_owner", "The tenant must keep at least one active owner.");
-  }
+  if (message.includes("last_owner")) throw lastOwner();
   if (message.includes("UNIQUE constraint failed")) {
     for (const [pattern, field, detail] of UNIQUE_FIELDS) {
       if (pattern.test(message)) {

@@ -184,6 +184,21 @@ export function userHolds(tenantId: string, userId: string, permission: `${strin
       AND p.value IN ('*', ${`${resource}:*`}, ${permission}))`;
 }
 
+/**
+ * Whether the user is the tenant's only active owner: removing them is a 409 for anyone, so a
+ * caller who could not act on them anyway learns that rather than a 403 (the triggers of
+ * migrations/0001_invariants.sql stay the guarantee; this only picks the answer).
+ */
+export async function isLastActiveOwner(db: Db, tenantId: string, userId: string): Promise<boolean> {
+  const row = await db.get<{ last: number }>(sql`SELECT
+      EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+        WHERE u.tenant_id = ${tenantId} AND u.id = ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+        WHERE u.tenant_id = ${tenantId} AND u.id <> ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL)
+      AS last`);
+  return row?.last === 1;
+}
+
 /** One user as the viewer sees them, or undefined when not visible (→ 404). */
 export function findVisibleUser(db: Db, viewer: Viewer, id: string) {
   return db.get<UserRow | undefined>(sql`${selectUsers(viewer)} WHERE ${baseWhere(viewer)} AND u.id = ${id}`);

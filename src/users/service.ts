@@ -8,7 +8,7 @@ import { can, requirePermission, tenantOf, userOf, type Principal } from "../aut
 import { readWithSession } from "../auth/deferred";
 import { configuredParams, hashPassword } from "../auth/password";
 import { recordEvent } from "../events/repo";
-import { guarded } from "../lib/db-errors";
+import { guarded, lastOwner } from "../lib/db-errors";
 import { expectedVersion, preconditionFailed } from "../lib/etag";
 import { ApiError, forbidden, notFound, validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -27,6 +27,7 @@ import {
   countUsersStatement,
   filterConditions,
   findVisibleUser,
+  isLastActiveOwner,
   listUsersStatement,
   searchLeads,
   USER_SORT_FIELDS,
@@ -327,7 +328,12 @@ async function applyChanges(
     const changes = compute(principal, current);
     checkIdentifiersRemain(current, changes);
     if (changesWayIn(current, changes)) {
-      assertCanActOn(principal, current.id, pickRoles(roleRows, JSON.parse(current.roles) as string[]), "change the sign-in of");
+      try {
+        assertCanActOn(principal, current.id, pickRoles(roleRows, JSON.parse(current.roles) as string[]), "change the sign-in of");
+      } catch (refused) {
+        if (changes.is_active === false && (await isLastActiveOwner(db, current.tenant_id, current.id))) throw lastOwner();
+        throw refused;
+      }
     }
     const grantChanges = roleChanges(principal, current, roleRows, changes.roles);
     const result = await writeUser(db, principal, current, changes, grantChanges);
