@@ -31,6 +31,7 @@ export interface Bindings {
   LOGIN_MAX_FAILURES?: string;
   LOGIN_IP_MAX_FAILURES?: string;
   LOGIN_LOCKOUT_SECONDS?: string;
+  LOGIN_WINDOW_SECONDS?: string;
 }
 
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };

@@ -206,6 +206,22 @@ describe("brute-force protection", () => {
     expect(third.headers.get("Retry-After")).toBe("240");
   });
 
+  it("counts failures in a 15-minute window: older ones no longer count", async () => {
+    const { tenant, email } = await tenantWithUser();
+    for (let i = 0; i < MAX_FAILURES - 1; i++) expect((await signIn(tenant.id, { email }, "wrong")).status).toBe(401);
+    advanceSeconds(15 * 60 - 1);
+    // Still the same window: one more failure spends the budget.
+    expect((await signIn(tenant.id, { email }, "wrong")).status).toBe(401);
+    expect((await signIn(tenant.id, { email }, PASSWORD)).status).toBe(429);
+    advanceSeconds(LOCKOUT_SECONDS);
+    // A later window starts from nothing: MAX_FAILURES failures again before the next lock-out.
+    const other = await tenantWithUser();
+    for (let i = 0; i < MAX_FAILURES - 1; i++) expect((await signIn(other.tenant.id, { email: other.email }, "wrong")).status).toBe(401);
+    advanceSeconds(15 * 60);
+    for (let i = 0; i < MAX_FAILURES; i++) expect((await signIn(other.tenant.id, { email: other.email }, "wrong")).status, `failure ${i + 1}`).toBe(401);
+    expect((await signIn(other.tenant.id, { email: other.email }, PASSWORD)).status).toBe(429);
+  });
+
   it("resets the account's count on a successful sign-in", async () => {
     const { tenant, email } = await tenantWithUser();
     for (let i = 0; i < MAX_FAILURES - 1; i++) await signIn(tenant.id, { email }, "wrong");

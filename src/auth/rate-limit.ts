@@ -17,11 +17,17 @@ const positive = (raw: string | undefined, fallback: number) => {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 };
 
-/** Failed sign-ins one account may have before it is locked out (`LOGIN_MAX_FAILURES`, default 5). */
-export const accountRule = (env: Bindings): ThrottleRule => ({
-  max: positive(env.LOGIN_MAX_FAILURES, 5),
+/** The window budgets count in (`LOGIN_WINDOW_SECONDS`, default 15 minutes). */
+const windowSeconds = (env: Bindings) => positive(env.LOGIN_WINDOW_SECONDS, 15 * 60);
+
+const rule = (env: Bindings, max: number): ThrottleRule => ({
+  max,
   lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
+  windowSeconds: windowSeconds(env),
 });
+
+/** Failed sign-ins one account may have in a window before it is locked out (`LOGIN_MAX_FAILURES`, default 5). */
+export const accountRule = (env: Bindings): ThrottleRule => rule(env, positive(env.LOGIN_MAX_FAILURES, 5));
 
 /** The account counter of a known user is keyed by id, so email and username share one budget. */
 export const accountLimit = (env: Bindings, tenantId: string, userId: string): Limit => ({
@@ -29,18 +35,15 @@ export const accountLimit = (env: Bindings, tenantId: string, userId: string): L
   rule: accountRule(env),
 });
 
-/** Failed sign-ins one client address may have (`LOGIN_IP_MAX_FAILURES`, default 20). */
-export const addressRule = (env: Bindings): ThrottleRule => ({
-  max: positive(env.LOGIN_IP_MAX_FAILURES, 20),
-  lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
-});
+/**
+ * Failed sign-ins one client address may have in a window (`LOGIN_IP_MAX_FAILURES`, default 100):
+ * higher than an account's, as many people share an address (an office, a carrier's NAT).
+ */
+export const addressRule = (env: Bindings): ThrottleRule => rule(env, positive(env.LOGIN_IP_MAX_FAILURES, 100));
 
-/** Reset requests per email: a few, then the same growing lock-out. */
+/** Reset requests per email in a window: a few, then the same growing lock-out. */
 export const RESET_REQUESTS_PER_EMAIL = 5;
-export const resetEmailRule = (env: Bindings): ThrottleRule => ({
-  max: RESET_REQUESTS_PER_EMAIL,
-  lockoutSeconds: positive(env.LOGIN_LOCKOUT_SECONDS, 60),
-});
+export const resetEmailRule = (env: Bindings): ThrottleRule => rule(env, RESET_REQUESTS_PER_EMAIL);
 export const resetAddressRule = addressRule;
 
 /**

@@ -5,6 +5,12 @@ import type { Bindings } from "../env";
 export interface ThrottleRule {
   max: number;
   lockoutSeconds: number;
+  /**
+   * The budget is per window: attempts charged longer ago than this no longer count (the window
+   * opens at the first attempt after the previous one closed). Lock-outs still escalate until the
+   * key has been idle for a day.
+   */
+  windowSeconds: number;
 }
 
 export type Verdict = { allowed: true } | { allowed: false; retryAfter: number };
@@ -16,15 +22,17 @@ export const MAX_LOCKOUT_MS = 24 * 60 * 60 * 1000;
 
 interface Counter {
   [column: string]: number | null;
-  /** Attempts charged since the last lock-out (or since the key was new). */
+  /** Attempts charged in the current window (since it opened, or since the last lock-out). */
   spent: number;
+  /** When the current window opened. */
+  window_started_at: number;
   /** Lock-outs so far: the next one lasts lockoutSeconds · 2^lockouts. */
   lockouts: number;
   locked_until: number | null;
   touched_at: number;
 }
 
-const FRESH: Counter = { spent: 0, lockouts: 0, locked_until: null, touched_at: 0 };
+const FRESH: Counter = { spent: 0, window_started_at: 0, lockouts: 0, locked_until: null, touched_at: 0 };
 
 /**
  * Brute-force counters, one object per key (`idFromName("login:acct:…")`, `"login:ip:…"`,
@@ -44,6 +52,12 @@ export class Throttle extends DurableObject<Bindings> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS counter (
       id INTEGER PRIMARY KEY CHECK (id = 1), spent INTEGER NOT NULL, lockouts INTEGER NOT NULL,
       locked_until INTEGER, touched_at INTEGER NOT NULL)`);
+    // Counters written before budgets had windows: their window opens at their last touch.
+    const columns = ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('counter')").toArray();
+    if (!columns.some((c) => c.name === "window_started_at")) {
+      ctx.storage.sql.exec("ALTER TABLE counter ADD COLUMN window_started_at INTEGER NOT NULL DEFAULT 0");
+      ctx.storage.sql.exec("UPDATE counter SET window_started_at = touched_at");
+    }
   }
 
   /** Charges one attempt, or refuses it while the key is locked (or its budget is spent). */
@@ -52,8 +66,10 @@ export class Throttle extends DurableObject<Bindings> {
     if (c.locked_until !== null && c.locked_until > now) return this.refuse(c, now);
     if (c.locked_until !== null) {
       // The lock-out is over: a fresh budget, but the next lock-out will be longer.
-      c.spent = 0;
       c.locked_until = null;
+      this.openWindow(c, now);
+    } else if (now - c.window_started_at >= rule.windowSeconds * 1000) {
+      this.openWindow(c, now);
     }
     if (c.spent >= rule.max) {
       // Only reachable when attempts are in flight at once: the budget is gone, lock now.
@@ -108,10 +124,15 @@ export class Throttle extends DurableObject<Bindings> {
 
   /** The counter as of `now`: a key idle for a day with no lock in force starts over. */
   private current(now: number): Counter {
-    const c = this.load() ?? { ...FRESH, touched_at: now };
+    const c = this.load() ?? { ...FRESH, window_started_at: now, touched_at: now };
     const locked = c.locked_until !== null && c.locked_until > now;
-    if (!locked && now - c.touched_at >= FORGET_AFTER_MS) return { ...FRESH, touched_at: now };
+    if (!locked && now - c.touched_at >= FORGET_AFTER_MS) return { ...FRESH, window_started_at: now, touched_at: now };
     return c;
+  }
+
+  private openWindow(c: Counter, now: number): void {
+    c.spent = 0;
+    c.window_started_at = now;
   }
 
   private lock(c: Counter, rule: ThrottleRule, now: number): void {
@@ -126,15 +147,20 @@ export class Throttle extends DurableObject<Bindings> {
   }
 
   private load(): Counter | null {
-    return this.ctx.storage.sql.exec<Counter>("SELECT spent, lockouts, locked_until, touched_at FROM counter").toArray()[0] ?? null;
+    return (
+      this.ctx.storage.sql
+        .exec<Counter>("SELECT spent, window_started_at, lockouts, locked_until, touched_at FROM counter")
+        .toArray()[0] ?? null
+    );
   }
 
   private save(c: Counter): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO counter (id, spent, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, lockouts = excluded.lockouts,
-         locked_until = excluded.locked_until, touched_at = excluded.touched_at`,
+      `INSERT INTO counter (id, spent, window_started_at, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, window_started_at = excluded.window_started_at,
+         lockouts = excluded.lockouts, locked_until = excluded.locked_until, touched_at = excluded.touched_at`,
       c.spent,
+      c.window_started_at,
       c.lockouts,
       c.locked_until,
       c.touched_at,
