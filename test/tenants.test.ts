@@ -54,10 +54,31 @@ describe("POST /v1/tenants", () => {
     });
     const problem = await expectProblem(res, 422, "validation_failed");
     expect(problem.errors!.map((e) => e.path).sort()).toEqual(["name", "owner.email", "owner.password", "plan", "slug"]);
-    for (const slug of ["-lead", "trail-", "a".repeat(64), "UPPER", "ünï", ""]) {
+    for (const slug of ["-lead", ".dot", "_under", "a".repeat(65), "has space", "ünï", "", "ten_0123456789", "TEN_x", "a/b"]) {
       await expectProblem(await api("POST", "/v1/tenants", { ...platform, body: { slug, name: "x" } }), 422, "validation_failed");
     }
     await expectProblem(await api("POST", "/v1/tenants", { ...platform, body: { name: "x" } }), 422, "validation_failed");
+    // A temporary owner password needs a password.
+    const temp = await api("POST", "/v1/tenants", { ...platform, body: { slug: uniqueSlug(), name: "x", owner: { email: "o@x.test", temporary_password: true } } });
+    expect((await expectProblem(temp, 422, "validation_failed")).errors!.map((e) => e.path)).toEqual(["owner.temporary_password"]);
+  });
+
+  it("takes slugs of letters, digits, '.', '_' and '-' up to 64, as given; a case variant of a taken slug is a 409", async () => {
+    const base = uniqueSlug();
+    for (const slug of [`${base}_Under.Dot-1`, `T${base}`.slice(0, 64).padEnd(64, "x"), `${base}-trail-`]) {
+      const res = await call("POST", "/v1/tenants", { ...platform, body: { slug, name: "x" } });
+      expect(res.status, slug).toBe(201);
+      expect(res.body.slug).toBe(slug);
+      expect((await call("GET", `/v1/tenants/${slug.toLowerCase()}`, platform)).body.id).toBe(res.body.id);
+    }
+    const dup = await api("POST", "/v1/tenants", { ...platform, body: { slug: `${base}_under.dot-1`.toUpperCase(), name: "x" } });
+    await expectProblem(dup, 409, "conflict");
+  });
+
+  it("records a platform-level tenant.created event", async () => {
+    const res = await call("POST", "/v1/tenants", { ...platform, body: { slug: uniqueSlug(), name: "x" } });
+    const events = await call("GET", "/v1/events?type=tenant.created&limit=5000", { token: PLATFORM_KEY });
+    expect(events.body.items.map((e: { data: { tenant_id: string } }) => e.data.tenant_id)).toContain(res.body.id);
   });
 
   it("needs a platform principal: 401 without credentials, 403 for a tenant owner", async () => {

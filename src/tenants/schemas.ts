@@ -2,9 +2,16 @@ import { z } from "zod";
 import { paginationQuery } from "../lib/pagination";
 import { Email, Metadata, Password, PersonName, Username } from "../users/schemas";
 
+/**
+ * 1–64 letters, digits, `.`, `_` and `-`, starting with a letter or digit. Unique and looked up
+ * case-insensitively (a case variant of a taken slug is a 409), returned as given. `ten_…` is
+ * refused so that a slug can never be read as another tenant's id where either is accepted.
+ */
 export const Slug = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "Slugs are 1–63 lower-case letters, digits and inner hyphens");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "Slugs are 1–64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+  .refine((s) => !/^ten_/i.test(s), "A slug cannot start with ten_ (the prefix of tenant ids)")
+  .meta({ description: "1–64 letters, digits, '.', '_' and '-', starting with a letter or digit; not ten_…; unique case-insensitively." });
 export const TenantName = z.string().trim().min(1).max(200);
 
 export const Tenant = z

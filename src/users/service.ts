@@ -152,6 +152,15 @@ export async function getVisibleUser(db: Db, principal: Principal, id: string): 
   return row;
 }
 
+/** `temporary_password: true` makes a given password temporary; without one it means nothing. */
+export function checkTemporaryPassword(input: { password?: string; temporary_password?: boolean }, pathPrefix = ""): void {
+  if (input.temporary_password && !input.password) {
+    throw validationError([
+      { path: `${pathPrefix}temporary_password`, message: "A temporary password needs a password.", code: "password_required" },
+    ]);
+  }
+}
+
 /**
  * `POST /v1/users` in two round trips: the session check and the role rows in one batch, then
  * the user, their grants, the event and the read-back in another.
@@ -167,11 +176,7 @@ export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Pr
       })),
     );
   }
-  if (input.temporary_password && !input.password) {
-    throw validationError([
-      { path: "temporary_password", message: "A temporary password needs a password.", code: "password_required" },
-    ]);
-  }
+  checkTemporaryPassword(input);
   const roleNames = input.roles ?? ["member"];
   const { tenantId } = batchedViewer(c);
   const [principal, [roleRows]] = await readWithSession<[RoleRecord[]]>(c, [rolesStatement(db, tenantId, roleNames)]);
