@@ -7,7 +7,7 @@ import { randomSecret, sha256Hex } from "../lib/crypto";
 import { guarded } from "../lib/db-errors";
 import { ApiError, fieldError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { cursorPage, keysetCondition, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
+import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { assertCanGrant, existingGrants, loadRoles } from "../roles/repo";
 import {
@@ -104,7 +104,7 @@ export async function listApiKeys(c: Context<AppEnv>, principal: Principal, inpu
       listKeysStatement(db, scope, { order: orderBy(KEY_ORDER, KEY_SORT), limit: p.pageSize, offset: (p.page - 1) * p.pageSize }),
       countKeysStatement(db, scope),
     ]);
-    return { items: rows.map(presentKey), total: count?.total ?? 0, page: p.page, page_size: p.pageSize };
+    return numberedPage(rows.map(presentKey), count?.total, p);
   }
   const rows = await listKeysStatement(db, scope, {
     where: p.cursor ? keysetCondition(KEY_ORDER, KEY_SORT, p.cursor) : undefined,

@@ -12,6 +12,7 @@ import {
   resolvePagination,
   sortKey,
   type SortableField,
+  numberedPage,
 } from "../lib/pagination";
 import { queryParams } from "../lib/validate";
 import { describe } from "../openapi/registry";
@@ -51,7 +52,7 @@ async function listEvents(db: Db, p: Principal, q: ListEventsInput) {
       db.all<EventRow>(sql`${select} ORDER BY seq LIMIT ${pagination.pageSize} OFFSET ${(pagination.page - 1) * pagination.pageSize}`),
       db.get<{ total: number }>(sql`SELECT count(*) AS total FROM events WHERE ${where}`),
     ]);
-    return { items: rows.map(present), total: count?.total ?? 0, page: pagination.page, page_size: pagination.pageSize };
+    return numberedPage(rows.map(present), count?.total, pagination);
   }
   const after = pagination.cursor ? sql` AND ${keysetCondition(EVENT_ORDER, EVENT_FIELDS, pagination.cursor)}` : sql``;
   const rows = await db.all<EventRow>(

@@ -29,7 +29,7 @@ export const paginationQuery = {
     .meta({ description: "Page mode: items per page (1–5000)." }),
 };
 
-/** A list answer: `{ items, next_cursor, previous_cursor }` or, in page mode, `{ items, total, page, page_size }`. */
+/** A list answer: `{ items, next_cursor, previous_cursor }`, in page mode plus `{ total, page, page_size }`. */
 export const listOf = (item: z.ZodType) =>
   z.object({
     items: z.array(item),
@@ -39,6 +39,14 @@ export const listOf = (item: z.ZodType) =>
     page: z.number().int().optional(),
     page_size: z.number().int().optional(),
   });
+
+/**
+ * A page-mode answer. It keeps the cursor answer's fields (null: page mode issues no cursors)
+ * and adds total, page and page_size, so both modes share one shape.
+ */
+export function numberedPage<T>(items: T[], total: number | undefined, p: { page: number; pageSize: number }) {
+  return { items, next_cursor: null, previous_cursor: null, total: total ?? 0, page: p.page, page_size: p.pageSize };
+}
 
 export interface PaginationInput {
   limit?: number;

@@ -16,6 +16,7 @@ import {
   type PaginationInput,
   type SortableField,
   type SortTerm,
+  numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import {
@@ -86,7 +87,7 @@ export async function listRoles(c: Context<AppEnv>, principal: Principal, input:
       db.all<RawRole>(sql`${select} ORDER BY ${orderBy(ROLE_ORDER, ROLE_SORT)} LIMIT ${p.pageSize} OFFSET ${(p.page - 1) * p.pageSize}`),
       db.get<{ total: number }>(sql`SELECT count(*) AS total FROM roles WHERE tenant_id = ${tenantId}`),
     ]);
-    return { items: rows.map(present), total: count?.total ?? 0, page: p.page, page_size: p.pageSize };
+    return numberedPage(rows.map(present), count?.total, p);
   }
   const after = p.cursor ? sql` AND ${keysetCondition(ROLE_ORDER, ROLE_SORT, p.cursor)}` : sql``;
   const rows = await db.all<RawRole>(

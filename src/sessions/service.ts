@@ -12,6 +12,7 @@ import {
   resolvePagination,
   type PaginationInput,
   type SortableField,
+  numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import type { UserRow } from "../users/repo";
@@ -61,7 +62,7 @@ export async function listSessions(c: Context<AppEnv>, userId: string, q: Pagina
         LIMIT ${pagination.pageSize} OFFSET ${(pagination.page - 1) * pagination.pageSize}`),
       db.get<{ total: number }>(sql`SELECT count(*) AS total FROM (${base})`),
     ]);
-    return { items: rows.map(present(p)), total: count?.total ?? 0, page: pagination.page, page_size: pagination.pageSize };
+    return numberedPage(rows.map(present(p)), count?.total, pagination);
   }
   const after = pagination.cursor ? sql` AND ${keysetCondition(SESSION_ORDER, SESSION_FIELDS, pagination.cursor)}` : sql``;
   const rows = await db.all<SessionRow>(sql`${base}${after}

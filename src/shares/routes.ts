@@ -13,6 +13,7 @@ import {
   resolvePagination,
   type SortableField,
   listOf,
+  numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
@@ -70,7 +71,7 @@ shares.get(
         db.all<ShareRow>(sql`${mine} ORDER BY grantee_id LIMIT ${p.pageSize} OFFSET ${(p.page - 1) * p.pageSize}`),
         db.get<{ total: number }>(sql`SELECT count(*) AS total FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner}`),
       ]);
-      return c.json({ items: rows.map(present), total: count?.total ?? 0, page: p.page, page_size: p.pageSize });
+      return c.json(numberedPage(rows.map(present), count?.total, p));
     }
     const after = p.cursor ? sql` AND ${keysetCondition(SHARE_ORDER, SHARE_SORT, p.cursor)}` : sql``;
     const rows = await db.all<ShareRow>(

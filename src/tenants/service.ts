@@ -17,6 +17,7 @@ import {
   resolvePagination,
   type PaginationInput,
   type SortableField,
+  numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { recordEvent } from "../events/repo";
@@ -84,7 +85,7 @@ export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
       db.all<RawTenant>(sql`${select} ORDER BY ${orderBy(TENANT_ORDER, TENANT_SORT)} LIMIT ${p.pageSize} OFFSET ${(p.page - 1) * p.pageSize}`),
       db.get<{ total: number }>(sql`SELECT count(*) AS total FROM tenants WHERE deleted_at IS NULL`),
     ]);
-    return { items: rows.map(presentRaw), total: count?.total ?? 0, page: p.page, page_size: p.pageSize };
+    return numberedPage(rows.map(presentRaw), count?.total, p);
   }
   const after = p.cursor ? sql` AND ${keysetCondition(TENANT_ORDER, TENANT_SORT, p.cursor)}` : sql``;
   const rows = await db.all<RawTenant>(

@@ -20,6 +20,7 @@ import {
   resolvePagination,
   sortForRequest,
   sortKey,
+  numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { assertCanActOn, assertCanGrant, pickRoles, rolesStatement, type RoleRecord } from "../roles/repo";
@@ -97,12 +98,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
       }),
       countUsersStatement(db, viewer, conditions, searchFirst),
     ]);
-    return {
-      items: rows.map(presentUserWithAccess),
-      total: count?.total ?? 0,
-      page: pagination.page,
-      page_size: pagination.pageSize,
-    };
+    return numberedPage(rows.map(presentUserWithAccess), count?.total, pagination);
   }
 
   const cursor = pagination.cursor;
