@@ -230,6 +230,29 @@ describe("PATCH /v1/users/{id} (merge patch)", () => {
     expect(empty.body).toMatchObject({ first_name: "Patricia", last_name: null, email: "p@x.test" });
   });
 
+  it("a patch that changes nothing writes nothing: same ETag, same updated_at, no event; events name only changed fields", async () => {
+    const { tenant } = await createTenant();
+    const opts = asPlatform(tenant.id);
+    const user = await createUser(tenant.id, { email: "same@x.test", first_name: "Ann", is_active: true, metadata: { a: { b: 1 } }, roles: ["member"] });
+    const before = await api("GET", `/v1/users/${user.id}`, opts);
+    const etag = before.headers.get("ETag");
+    const updates = async () =>
+      (await env.DB.prepare("SELECT data FROM events WHERE tenant_id = ? AND type = 'user.updated' ORDER BY seq").bind(tenant.id).all<{ data: string }>()).results.map(
+        (r) => JSON.parse(r.data).fields as string[],
+      );
+    for (const body of [{}, { first_name: "Ann", is_active: true }, { metadata: { a: { b: 1 } } }, { roles: ["member"] }, { email: "same@x.test" }]) {
+      const res = await api("PATCH", `/v1/users/${user.id}`, { ...opts, body, headers: { "If-Match": etag! } });
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(res.headers.get("ETag"), JSON.stringify(body)).toBe(etag);
+      expect(((await res.json()) as { updated_at: string }).updated_at).toBe(user.updated_at);
+    }
+    expect(await updates()).toEqual([]);
+    const put = await api("PUT", `/v1/users/${user.id}`, { ...opts, body: { email: "same@x.test", first_name: "Ann", metadata: { a: { b: 1 } } }, headers: { "If-Match": etag! } });
+    expect(put.headers.get("ETag")).toBe(etag);
+    expect((await api("PATCH", `/v1/users/${user.id}`, { ...opts, body: { first_name: "Ann", last_name: "Lee" } })).status).toBe(200);
+    expect(await updates()).toEqual([["last_name"]]);
+  });
+
   it("merges metadata deeply and null removes a key", async () => {
     const { tenant } = await createTenant();
     const u = await createUser(tenant.id, { email: "m@x.test", metadata: { keep: true, prefs: { theme: "dark", lang: "en" }, drop: 1, list: [1, 2] } });

@@ -288,16 +288,25 @@ export async function putUser(c: Context<AppEnv>, id: string, body: PutUserInput
   };
   // Fields that PUT would actually change decide what permission it needs.
   return applyChanges(c, id, null, undefined, (principal, current) => {
-    assertMayEdit(principal, current, changedFields(current, changes));
+    assertMayEdit(principal, current, Object.keys(effectiveChanges(current, changes)));
     return changes;
   });
 }
 
-function changedFields(current: UserRow, changes: UserChanges): string[] {
-  return Object.entries(changes).filter(([k, v]) => {
-    if (k === "metadata") return JSON.stringify(v) !== current.metadata;
-    return (current as Record<string, unknown>)[k] !== v;
-  }).map(([k]) => k);
+/** The fields of `changes` whose value differs from the row's (roles are diffed apart). */
+function effectiveChanges(current: UserRow, changes: UserChanges): UserChanges {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined || k === "roles") continue;
+    const differs =
+      k === "metadata"
+        ? JSON.stringify(v) !== current.metadata
+        : k === "is_active"
+          ? v !== (current.is_active === 1)
+          : v !== (current as Record<string, unknown>)[k];
+    if (differs) out[k] = v;
+  }
+  return out as UserChanges;
 }
 
 function checkMetadata(value: Json): Record<string, unknown> {
@@ -337,7 +346,10 @@ async function applyChanges(
       }
     }
     const grantChanges = roleChanges(principal, current, roleRows, changes.roles);
-    const result = await writeUser(db, principal, current, changes, grantChanges);
+    const effective = effectiveChanges(current, changes);
+    // Nothing would change: no write, no new version (the caller's ETag stays good), no event.
+    if (Object.keys(effective).length === 0 && grantChanges.add.length + grantChanges.remove.length === 0) return current;
+    const result = await writeUser(db, principal, current, effective, grantChanges);
     if (result) return result;
     if (pinned !== undefined) throw preconditionFailed();
   }
@@ -418,7 +430,7 @@ async function writeUser(db: Db, principal: Principal, current: UserRow, changes
   // The batch is one transaction: every statement before the UPDATE acts only while the row
   // is still at the version this change was computed from; a concurrent writer voids them all.
   const unchanged = sql`EXISTS (SELECT 1 FROM users WHERE tenant_id = ${current.tenant_id} AND id = ${current.id} AND version = ${current.version})`;
-  const fieldsChanged = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
+  const fieldsChanged = [...Object.keys(changes), ...(roles.add.length + roles.remove.length ? ["roles"] : [])];
   const statements = [
     roles.remove.length
       ? db.run(sql`DELETE FROM user_roles WHERE tenant_id = ${current.tenant_id} AND user_id = ${current.id}
