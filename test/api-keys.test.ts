@@ -221,6 +221,17 @@ describe("DELETE /v1/api-keys/{id}", () => {
     await expectProblem(await api("DELETE", `/v1/api-keys/${created.id}`, { token: ownerToken }), 404, "not_found");
   });
 
+  it("honours If-Match: the tag from POST or GET matches (a key never changes), any other is a 412 and the key lives", async () => {
+    const { ownerToken } = await createTenant();
+    const created = await api("POST", "/v1/api-keys", { token: ownerToken, body: { name: "tagged", roles: ["admin"] } });
+    const body = (await created.json()) as { id: string; key: string };
+    const tag = created.headers.get("ETag")!;
+    expect((await api("GET", `/v1/api-keys/${body.id}`, { token: ownerToken })).headers.get("ETag")).toBe(tag);
+    await expectProblem(await api("DELETE", `/v1/api-keys/${body.id}`, { token: ownerToken, headers: { "If-Match": '"key-other-1"' } }), 412, "precondition_failed");
+    expect((await api("GET", "/v1/users", { token: body.key })).status).toBe(200);
+    expect((await api("DELETE", `/v1/api-keys/${body.id}`, { token: ownerToken, headers: { "If-Match": tag } })).status).toBe(204);
+  });
+
   it("a key may revoke itself", async () => {
     const { ownerToken } = await createTenant();
     const created = await createKey(ownerToken, { name: "self", roles: ["admin"] });

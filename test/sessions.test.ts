@@ -124,6 +124,16 @@ describe("DELETE /v1/users/{id}/sessions/{sid}", () => {
     expect(events!.n).toBe(0);
   });
 
+  it("If-Match: only * matches a session (no answer carries its tag); another tag is a 412 and the session lives", async () => {
+    const t = await tenantWithUser();
+    const s = await t.signInAs();
+    const url = `/v1/users/${t.user.id}/sessions/${sidOf(s.access_token)}`;
+    await expectProblem(await api("DELETE", url, { token: t.ownerToken, headers: { "If-Match": '"h-anything"' } }), 412, "precondition_failed");
+    expect((await api("GET", "/v1/users/me", { token: s.access_token })).status).toBe(200);
+    expect((await api("DELETE", url, { token: t.ownerToken, headers: { "If-Match": "*" } })).status).toBe(204);
+    await expectProblem(await api("GET", "/v1/users/me", { token: s.access_token }), 401, "unauthorized");
+  });
+
   it("needs sessions:write for another user's session", async () => {
     const t = await tenantWithUser();
     const s = await t.signInAs();

@@ -158,6 +158,28 @@ describe("sharing", () => {
     await expectProblem(await api("PATCH", `/v1/users/${s.bob.user.id}`, { token: s.alice.token, body: { first_name: "B" } }), 403, "forbidden");
   });
 
+  it("honours If-Match on PUT and DELETE of a share: a stale or foreign tag is a 412 and changes nothing", async () => {
+    const s = await scene();
+    const url = `/v1/users/me/shares/${s.bob.user.id}`;
+    const first = await api("PUT", url, { token: s.alice.token, body: { scopes: ["data:read"] } });
+    const tag = first.headers.get("ETag")!;
+    expect(tag).toMatch(/^"h-/);
+    const second = await api("PUT", url, { token: s.alice.token, body: { scopes: ["profile:read"] }, headers: { "If-Match": tag } });
+    expect(second.status).toBe(200);
+    const current = second.headers.get("ETag")!;
+    expect(current).not.toBe(tag);
+    const scopesNow = async () => (await call("GET", "/v1/users/me/shares", { token: s.alice.token })).body.items.find((i: { user_id: string }) => i.user_id === s.bob.user.id)?.scopes;
+    await expectProblem(await api("PUT", url, { token: s.alice.token, body: { scopes: ["data:write"] }, headers: { "If-Match": tag } }), 412, "precondition_failed");
+    await expectProblem(await api("DELETE", url, { token: s.alice.token, headers: { "If-Match": tag } }), 412, "precondition_failed");
+    expect(await scopesNow()).toEqual(["profile:read"]);
+    // A tag for a share that does not exist cannot match: nothing is created.
+    const carolUrl = `/v1/users/me/shares/${s.carol.user.id}`;
+    await expectProblem(await api("PUT", carolUrl, { token: s.alice.token, body: { scopes: ["data:read"] }, headers: { "If-Match": current } }), 412, "precondition_failed");
+    expect((await call("GET", "/v1/users/me/shares", { token: s.alice.token })).body.items.map((i: { user_id: string }) => i.user_id)).not.toContain(s.carol.user.id);
+    expect((await api("DELETE", url, { token: s.alice.token, headers: { "If-Match": current } })).status).toBe(204);
+    expect(await scopesNow()).toBeUndefined();
+  });
+
   it("refuses bad scopes, self-shares, unknown users and users of another tenant, changing nothing", async () => {
     const s = await scene();
     const other = await createTenant();

@@ -4,7 +4,7 @@ import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe } from "../openapi/registry";
 import { ApiKey, ApiKeyIdParam, ApiKeyList, CreateApiKeyBody, CreatedApiKey, ListApiKeysQuery } from "./schemas";
-import { createApiKey, getApiKey, listApiKeys, presentKey, revokeApiKey } from "./service";
+import { apiKeyEtag, createApiKey, getApiKey, listApiKeys, presentKey, revokeApiKey } from "./service";
 
 /** API keys: opaque `up_…` credentials that act with the roles they were given. */
 export const apiKeys = new Hono<AppEnv>();
@@ -26,6 +26,8 @@ apiKeys.post(
   async (c) => {
     const created = await createApiKey(c, c.var.principal, c.req.valid("json"));
     c.header("Location", `/v1/api-keys/${created.id}`);
+    // A key never changes, so its tag never goes stale (DELETE honours it with If-Match).
+    c.header("ETag", apiKeyEtag(created.id));
     return c.json(created, 201);
   },
 );
@@ -51,15 +53,20 @@ apiKeys.get(
     responses: { 200: { description: "The key (no secret)", schema: ApiKey } },
   }),
   pathParams(ApiKeyIdParam),
-  async (c) => c.json(presentKey(await getApiKey(c, c.var.principal, c.req.valid("param").id))),
+  async (c) => {
+    const key = await getApiKey(c, c.var.principal, c.req.valid("param").id);
+    c.header("ETag", apiKeyEtag(key.id));
+    return c.json(presentKey(key));
+  },
 );
 
 apiKeys.delete(
   "/:id",
   describe({
     summary: "Revoke an API key",
-    description: `Needs api_keys:write and every permission the key's roles carry (revoking takes them away). The key fails from the next request on. ${SCOPE} The bootstrap key (BOOTSTRAP_API_KEY) is not a managed key: DELETE /v1/api-keys/bootstrap is a 404; rotate the secret instead.`,
+    description: `Needs api_keys:write and every permission the key's roles carry (revoking takes them away). The key fails from the next request on. If-Match honoured (a key never changes: its tag from POST or GET stays current; any other is a 412). ${SCOPE} The bootstrap key (BOOTSTRAP_API_KEY) is not a managed key: DELETE /v1/api-keys/bootstrap is a 404; rotate the secret instead.`,
     tags,
+    headers: ["If-Match"],
     responses: { 204: { description: "Revoked" } },
   }),
   pathParams(ApiKeyIdParam),

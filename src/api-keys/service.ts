@@ -6,6 +6,7 @@ import { API_KEY_PREFIX } from "../middleware/authenticate";
 import { randomSecret, sha256Hex } from "../lib/crypto";
 import { guarded } from "../lib/db-errors";
 import { ApiError, fieldError, notFound } from "../lib/errors";
+import { assertIfMatch, etagOf } from "../lib/etag";
 import { newId } from "../lib/ids";
 import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
 import { isoNow } from "../lib/time";
@@ -125,9 +126,12 @@ export async function getApiKey(c: Context<AppEnv>, principal: Principal, id: st
  * away, so it needs the same privilege as granting them. The bootstrap key is a secret of the
  * deployment, not a row: the API cannot revoke it (404).
  */
+export const apiKeyEtag = (id: string) => etagOf("key", id, 1);
+
 export async function revokeApiKey(c: Context<AppEnv>, principal: Principal, id: string): Promise<void> {
   requirePermission(principal, "api_keys:write");
   const row = await findKeyOr404(c, principal, id);
+  assertIfMatch(c, apiKeyEtag(row.id));
   if (row.tenant_id !== null) {
     assertCanGrant(principal, await existingGrants(c.var.db, row.tenant_id, JSON.parse(row.roles) as string[]));
   }

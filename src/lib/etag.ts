@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 
 /** A strong ETag from a row's version counter, which every write bumps. */
@@ -15,6 +16,19 @@ export function expectedVersion(c: Context, kind: string, id: string, current: n
   const tags = header.split(",").map((t) => t.trim());
   if (!tags.includes(etagOf(kind, id, current))) throw preconditionFailed();
   return current;
+}
+
+/** The tag of a JSON body, for objects without a version counter (see src/middleware/etag.ts). */
+export const bodyEtag = async (body: unknown) => `"h-${(await sha256Hex(JSON.stringify(body))).slice(0, 24)}"`;
+
+/**
+ * If-Match for objects without a version counter: 412 unless the header is `*` or names
+ * `currentTag`. The write must then be conditional on the state the tag was computed from.
+ */
+export function assertIfMatch(c: Context, currentTag: string): void {
+  const header = c.req.header("If-Match");
+  if (header === undefined || header.trim() === "*") return;
+  if (!header.split(",").map((t) => t.trim()).includes(currentTag)) throw preconditionFailed();
 }
 
 export const preconditionFailed = () =>

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { sha256Hex } from "../lib/crypto";
+import { bodyEtag } from "../lib/etag";
 
 /**
  * Every single object carries an ETag. Resources that honour If-Match set a version-based tag
@@ -15,6 +15,6 @@ export function etags(): MiddlewareHandler<AppEnv> {
     if (!res.headers.get("Content-Type")?.startsWith("application/json")) return;
     const body = await res.clone().text();
     if (!body.startsWith("{") || body.startsWith('{"items":')) return;
-    c.res.headers.set("ETag", `"h-${(await sha256Hex(body)).slice(0, 24)}"`);
+    c.res.headers.set("ETag", await bodyEtag(JSON.parse(body)));
   };
 }

@@ -31,7 +31,8 @@ sessions.delete(
   describe({
     summary: "Revoke one session",
     description:
-      "The user themselves, or sessions:write. Its access and refresh tokens stop working at once; a session.revoked event is recorded. 404 when the user is not visible or the session is not a live session of theirs.",
+      "The user themselves, or sessions:write. Its access and refresh tokens stop working at once; a session.revoked event is recorded. 404 when the user is not visible or the session is not a live session of theirs. If-Match: no answer carries a session's ETag, so only * matches; any other tag is a 412 and the session lives on.",
+    headers: ["If-Match"],
     tags,
     responses: { 204: { description: "Revoked" } },
   }),

@@ -4,6 +4,7 @@ import { can, userOf, type Principal } from "../auth/principal";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import { forbidden, notFound } from "../lib/errors";
+import { assertIfMatch } from "../lib/etag";
 import {
   cursorPage,
   keysetCondition,
@@ -74,6 +75,8 @@ export async function listSessions(c: Context<AppEnv>, userId: string, q: Pagina
 export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
   const db = c.var.db;
   const target = await sessionOwner(c, userId, "sessions:write");
+  // No answer carries a session's tag, so only If-Match: * can match one.
+  assertIfMatch(c, "");
   const now = isoNow();
   // The UPDATE itself says whether there was a live session of theirs to end.
   const scope = { tenantId: target.tenant_id, userId: target.id, sessionId, liveAt: now };

@@ -1,5 +1,5 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { batch } from "../db/batch";
 import { shares as sharesTable, users } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -15,6 +15,7 @@ import {
   listOf,
   numberedPage,
 } from "../lib/pagination";
+import { assertIfMatch, bodyEtag, preconditionFailed } from "../lib/etag";
 import { isoNow } from "../lib/time";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { describe } from "../openapi/registry";
@@ -85,7 +86,8 @@ shares.put(
   "/:user_id",
   describe({
     summary: "Share access to yourself with a user",
-    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422.",
+    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes.",
+    headers: ["If-Match"],
     tags,
     responses: { 200: { description: "The share", schema: Share } },
   }),
@@ -101,6 +103,8 @@ shares.put(
     const db = c.var.db;
     const now = isoNow();
     const scopes = JSON.stringify(c.req.valid("json").scopes);
+    // With If-Match, the replace only happens to the share the tag was computed from.
+    const pinned = await pinnedShare(c, tenantId, owner, grantee);
     // One statement: the grantee must be a live user of this tenant, or nothing is written.
     const rows = await db
       .insert(sharesTable)
@@ -120,26 +124,65 @@ shares.put(
       .onConflictDoUpdate({
         target: [sharesTable.tenantId, sharesTable.ownerId, sharesTable.granteeId],
         set: { scopes, updatedAt: now },
+        setWhere: pinned && unchangedSince(pinned),
       })
       .returning();
     const row = rows[0];
-    if (!row) throw notFound("User");
+    if (!row) {
+      if (pinned !== undefined) throw preconditionFailed();
+      throw notFound("User");
+    }
     return c.json({ user_id: row.granteeId, owner_id: row.ownerId, scopes: JSON.parse(row.scopes), created_at: row.createdAt, updated_at: row.updatedAt });
   },
 );
 
+/**
+ * If-Match on a share: the share must exist (412 otherwise, as for any precondition on a missing
+ * object) and carry the tag of its current answer. Returns the row for the conditional write,
+ * or undefined when the request names no tag (or `*`).
+ */
+async function pinnedShare(c: Context<AppEnv>, tenantId: string, owner: string, grantee: string): Promise<ShareRow | undefined> {
+  const header = c.req.header("If-Match");
+  if (header === undefined || header.trim() === "*") return undefined;
+  const row = await c.var.db.get<ShareRow | undefined>(
+    sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner} AND grantee_id = ${grantee}`,
+  );
+  if (!row) throw preconditionFailed();
+  assertIfMatch(c, await bodyEtag(present(row)));
+  return row;
+}
+
+/** The share is still as `pinned` saw it. */
+const unchangedSince = (pinned: ShareRow) =>
+  and(eq(sharesTable.updatedAt, pinned.updated_at), eq(sharesTable.scopes, pinned.scopes));
+
 shares.delete(
   "/:user_id",
-  describe({ summary: "Stop sharing with a user", tags, responses: { 204: { description: "Revoked" } } }),
+  describe({
+    summary: "Stop sharing with a user",
+    description: "404 when you do not share with that user. If-Match honoured: a stale tag is a 412 and the share stays.",
+    tags,
+    headers: ["If-Match"],
+    responses: { 204: { description: "Revoked" } },
+  }),
   pathParams(ShareUserParam),
   async (c) => {
     const owner = userOf(c.var.principal);
     const tenantId = tenantOf(c.var.principal);
+    const grantee = c.req.valid("param").user_id;
+    const pinned = await pinnedShare(c, tenantId, owner, grantee);
     const deleted = await c.var.db
       .delete(sharesTable)
-      .where(and(eq(sharesTable.tenantId, tenantId), eq(sharesTable.ownerId, owner), eq(sharesTable.granteeId, c.req.valid("param").user_id)))
+      .where(
+        and(
+          eq(sharesTable.tenantId, tenantId),
+          eq(sharesTable.ownerId, owner),
+          eq(sharesTable.granteeId, grantee),
+          pinned && unchangedSince(pinned),
+        ),
+      )
       .returning({ owner: sharesTable.ownerId });
-    if (deleted.length === 0) throw notFound("Share");
+    if (deleted.length === 0) throw pinned === undefined ? notFound("Share") : preconditionFailed();
     return c.body(null, 204);
   },
 );
