@@ -111,7 +111,11 @@ describe("POST /v1/users", () => {
     await bad({ email: "p@x.test", metadata: { big: "x".repeat(16 * 1024) } }, "metadata");
     expect((await createUser(tenant.id, { email: "p8@x.test", password: "12345678" })).has_password).toBe(true);
     expect((await createUser(tenant.id, { email: "p256@x.test", password: "y".repeat(256) })).has_password).toBe(true);
-    expect(await countUsers(tenant.id)).toBe(3);
+    // Characters are code points: four emoji are four characters (eight UTF-16 units), 256 of them are 256.
+    await bad({ email: "p@x.test", password: "😀".repeat(4) }, "password");
+    await bad({ email: "p@x.test", password: "😀".repeat(257) }, "password");
+    expect((await createUser(tenant.id, { email: "emoji@x.test", password: "😀".repeat(256) })).has_password).toBe(true);
+    expect(await countUsers(tenant.id)).toBe(4);
   });
 
   it("a duplicate email, username or external_id is a 409, case-insensitively", async () => {

@@ -24,7 +24,13 @@ export const Username = z
   .meta({ description: "Letters, digits and . _ @ + -; letters outside A–Z only from caseless scripts. Unique in the tenant, ignoring case." });
 export const PersonName = z.string().trim().min(1).max(100);
 export const ExternalId = z.string().min(1).max(255);
-export const Password = z.string().min(8, "Passwords are at least 8 characters").max(256, "Passwords are at most 256 characters");
+/** 8–256 characters, counted as Unicode code points (an emoji is one character, not two). */
+export const Password = z
+  .string()
+  .max(1024, "Passwords are at most 256 characters")
+  .refine((p) => [...p].length >= 8, "Passwords are at least 8 characters")
+  .refine((p) => [...p].length <= 256, "Passwords are at most 256 characters")
+  .meta({ minLength: 8, maxLength: 256, description: "8–256 characters (Unicode code points)." });
 
 /** A free JSON object, at most 16 KiB serialized. */
 export const Metadata = z
