@@ -269,6 +269,16 @@ describe("brute-force protection", () => {
     expect((await signIn(other.id, { email }, PASSWORD, { "CF-Connecting-IP": freshIp() })).status).toBe(200);
   });
 
+  it("does not count attempts refused by a locked account against the address", async () => {
+    const { tenant, email } = await tenantWithUser();
+    const ip = freshIp();
+    for (let i = 0; i < MAX_FAILURES; i++) expect((await signIn(tenant.id, { email }, "wrong", { "CF-Connecting-IP": ip })).status).toBe(401);
+    // Knocking on the locked account checks no password: none of these uses up the address.
+    for (let i = 0; i < IP_MAX_FAILURES; i++) expect((await signIn(tenant.id, { email }, "wrong", { "CF-Connecting-IP": ip })).status).toBe(429);
+    const other = await tenantWithUser();
+    expect((await signIn(other.tenant.id, { email: other.email }, PASSWORD, { "CF-Connecting-IP": ip })).status).toBe(200);
+  });
+
   it("does not count successful sign-ins against the address", async () => {
     const { tenant, email } = await tenantWithUser();
     const ip = freshIp();

@@ -66,12 +66,17 @@ export function rateLimited(retryAfter: number): ApiError {
 
 /**
  * Charges one attempt on every key, in order, and stops at the first that refuses (so a locked
- * address does not also spend the account's budget). Throws the 429.
+ * address does not also spend the account's budget). A refused attempt checks no password, so
+ * the keys already charged get their attempt back: knocking on a locked account does not use up
+ * the address. Throws the 429.
  */
 export async function admit(env: Bindings, limits: Limit[], now: number): Promise<void> {
-  for (const limit of limits) {
+  for (const [i, limit] of limits.entries()) {
     const verdict: Verdict = await counter(env, limit.key).attempt(limit.rule, now);
-    if (!verdict.allowed) throw rateLimited(verdict.retryAfter);
+    if (!verdict.allowed) {
+      await Promise.all(limits.slice(0, i).map((charged) => counter(env, charged.key).refund()));
+      throw rateLimited(verdict.retryAfter);
+    }
   }
 }
 
