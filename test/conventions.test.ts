@@ -331,16 +331,26 @@ describe("concurrent editors", () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
   });
 
-  it("concurrent PATCHes without If-Match both apply (merged, none lost)", async () => {
+  it("eight concurrent PATCHes without If-Match all apply (merged, none lost, no 409)", async () => {
     const { tenant } = await createTenant();
     const opts = { token: PLATFORM_KEY, tenant: tenant.id };
     const user = await createUser(tenant.id, { email: "merge-race@example.test" });
-    const results = await Promise.all([
-      call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { metadata: { a: 1 } } }),
-      call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { metadata: { b: 2 } } }),
-    ]);
-    expect(results.map((r) => r.status)).toEqual([200, 200]);
-    expect((await call("GET", `/v1/users/${user.id}`, opts)).body.metadata).toEqual({ a: 1, b: 2 });
+    const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    const results = await Promise.all(keys.map((k, i) => call("PATCH", `/v1/users/${user.id}`, { ...opts, body: { metadata: { [k]: i } } })));
+    expect(results.map((r) => r.status)).toEqual(keys.map(() => 200));
+    expect((await call("GET", `/v1/users/${user.id}`, opts)).body.metadata).toEqual(Object.fromEntries(keys.map((k, i) => [k, i])));
+  });
+
+  it("tenants and roles: concurrent PATCHes without If-Match all succeed (no 412 without a tag)", async () => {
+    const { tenant } = await createTenant();
+    const names = ["n1", "n2", "n3", "n4", "n5", "n6"];
+    const results = await Promise.all(names.map((name) => call("PATCH", `/v1/tenants/${tenant.id}`, { token: PLATFORM_KEY, body: { name } })));
+    expect(results.map((r) => r.status)).toEqual(names.map(() => 200));
+    expect(names).toContain((await call("GET", `/v1/tenants/${tenant.id}`, { token: PLATFORM_KEY })).body.name);
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id };
+    expect((await call("POST", "/v1/roles", { ...opts, body: { name: "RACE", permissions: ["a:b"] } })).status).toBe(201);
+    const roles = await Promise.all(names.map((d) => call("PATCH", "/v1/roles/RACE", { ...opts, body: { description: d } })));
+    expect(roles.map((r) => r.status)).toEqual(names.map(() => 200));
   });
 });
 

@@ -6,7 +6,7 @@ import { can, requirePermission, tenantOf, type Principal } from "../auth/princi
 import { isBuiltinRole } from "../auth/permissions";
 import { permissionsOfRole } from "../auth/repo";
 import { guarded } from "../lib/db-errors";
-import { etagOf, expectedVersion, preconditionFailed } from "../lib/etag";
+import { busy, etagOf, expectedVersion, OPTIMISTIC_ATTEMPTS, preconditionFailed } from "../lib/etag";
 import { ApiError, forbidden, notFound } from "../lib/errors";
 import {
   cursorPage,
@@ -116,8 +116,6 @@ export async function createRole(c: Context<AppEnv>, principal: Principal, input
   );
 }
 
-const MAX_ATTEMPTS = 3;
-
 /**
  * `PATCH /v1/roles/{name}`: a merge patch of description and permissions. The write is
  * conditional on the version the privilege check saw; a concurrent change makes it a 412 with
@@ -125,7 +123,7 @@ const MAX_ATTEMPTS = 3;
  */
 export async function patchRole(c: Context<AppEnv>, principal: Principal, name: string, patch: PatchRoleInput) {
   requirePermission(principal, "roles:write");
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const current = await customRole(c, principal, name);
     const pinned = expectedVersion(c, "rol", current.name, current.version);
     const permissions = patch.permissions === undefined ? undefined : normalize(patch.permissions);
@@ -135,7 +133,7 @@ export async function patchRole(c: Context<AppEnv>, principal: Principal, name: 
     if (updated) return updated;
     if (pinned !== undefined) throw preconditionFailed();
   }
-  throw new ApiError("conflict", "The role is being changed by someone else; retry.");
+  throw busy("role");
 }
 
 /**
@@ -144,7 +142,7 @@ export async function patchRole(c: Context<AppEnv>, principal: Principal, name: 
  */
 export async function deleteRole(c: Context<AppEnv>, principal: Principal, name: string): Promise<void> {
   requirePermission(principal, "roles:write");
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const current = await customRole(c, principal, name);
     const pinned = expectedVersion(c, "rol", current.name, current.version);
     assertCanDefine(principal, name, JSON.parse(current.permissions) as string[]);
@@ -156,7 +154,7 @@ export async function deleteRole(c: Context<AppEnv>, principal: Principal, name:
     }
     if (pinned !== undefined) throw preconditionFailed();
   }
-  throw new ApiError("conflict", "The role is being changed by someone else; retry.");
+  throw busy("role");
 }
 
 /** The role to change: it must exist in the caller's tenant (404) and not be built in (409). */

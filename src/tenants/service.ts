@@ -97,14 +97,15 @@ export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
 export async function patchTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string, patch: { slug?: string; name?: string }) {
   const db = c.var.db;
   const current = await getTenant(c, principal, idOrSlug);
-  expectedVersion(c, "ten", current.id, current.version);
+  const pinned = expectedVersion(c, "ten", current.id, current.version);
+  // The new values do not depend on the old ones: without If-Match the last writer wins.
   const updated = await guarded(() =>
     db
       .update(tenants)
-      .set({ ...patch, updatedAt: isoNow(), version: current.version + 1 })
-      .where(and(eq(tenants.id, current.id), eq(tenants.version, current.version), isNull(tenants.deletedAt)))
+      .set({ ...patch, updatedAt: isoNow(), version: sql`${tenants.version} + 1` })
+      .where(and(eq(tenants.id, current.id), isNull(tenants.deletedAt), pinned === undefined ? undefined : eq(tenants.version, pinned)))
       .returning(),
   );
-  if (updated.length === 0) throw preconditionFailed();
+  if (updated.length === 0) throw pinned === undefined ? notFound("Tenant") : preconditionFailed();
   return updated[0]!;
 }

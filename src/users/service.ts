@@ -9,7 +9,7 @@ import { readWithSession } from "../auth/deferred";
 import { configuredParams, hashPassword } from "../auth/password";
 import { recordEvent } from "../events/repo";
 import { guarded, lastOwner } from "../lib/db-errors";
-import { expectedVersion, preconditionFailed } from "../lib/etag";
+import { busy, expectedVersion, OPTIMISTIC_ATTEMPTS, preconditionFailed } from "../lib/etag";
 import { ApiError, forbidden, notFound, validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { mergePatch, type Json } from "../lib/merge-patch";
@@ -315,8 +315,6 @@ function checkMetadata(value: Json): Record<string, unknown> {
   return result.data;
 }
 
-const MAX_ATTEMPTS = 3;
-
 /**
  * The write path shared by PATCH and PUT: load what the caller sees, check permission and
  * If-Match, compute the change, then write it conditionally on the version just read (one batch
@@ -331,7 +329,7 @@ async function applyChanges(
   compute: (principal: Principal, current: UserRow) => UserChanges,
 ): Promise<UserRow> {
   const db = c.var.db;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const { principal, current, roleRows } = await loadForEdit(c, id, wantedRoles);
     if (fields) assertMayEdit(principal, current, fields);
     const pinned = expectedVersion(c, "usr", current.id, current.version);
@@ -353,7 +351,7 @@ async function applyChanges(
     if (result) return result;
     if (pinned !== undefined) throw preconditionFailed();
   }
-  throw new ApiError("conflict", "The user is being changed by someone else; retry.");
+  throw busy("user");
 }
 
 /** A change to what the user signs in with, or whether they can: see `assertCanActOn`. */
