@@ -48,15 +48,18 @@ describe("POST /v1/password-resets", () => {
   it("answers the same 202 whether or not the email can get a token", async () => {
     const t = await tenantWithUser();
     const slug = t.tenant.slug;
-    await createUser(t.tenant.id, { email: `off@${slug}.test`, is_active: false });
+    await createUser(t.tenant.id, { email: `off@${slug}.test`, password: "off-password-1", is_active: false });
+    // Active, but created without a password (e.g. signs in through an identity provider).
+    await createUser(t.tenant.id, { email: `nopw@${slug}.test`, external_id: "idp-subject-1" });
     const cases = [
       await requestReset(t.tenant.id, t.email),
       await requestReset(t.tenant.slug, `nobody@${slug}.test`),
       await requestReset("no-such-tenant", t.email),
       await requestReset(t.tenant.id, `off@${slug}.test`),
+      await requestReset(t.tenant.id, `nopw@${slug}.test`),
     ];
     const bodies = await Promise.all(cases.map((r) => r.text()));
-    expect(cases.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    expect(cases.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(bodies).size).toBe(1);
     expect(JSON.parse(bodies[0]!)).toEqual({ status: "accepted", message: expect.any(String) });
     // Only the real, active user got a token, delivered through the event feed.

@@ -37,7 +37,8 @@ export const ACCEPTED = {
 
 /**
  * `POST /v1/password-resets`: the same 202 whatever happens. For a live, active, unmanaged user
- * with this email a token is issued (unless one is already active) and handed to the
+ * with this email who signs in with a password (a user created without one, e.g. one who signs in
+ * through an identity provider, is not given one this way) a token is issued (unless one is already active) and handed to the
  * application's mailer as a `password_reset.requested` event. If recording the event fails,
  * the token is thrown away, since nobody could ever receive it.
  */
@@ -56,7 +57,7 @@ export async function requestReset(c: Context<AppEnv>, input: { tenant: string; 
 
   const user = await db.get<{ id: string; email: string }>(sql`SELECT id, email FROM users
     WHERE tenant_id = ${tenantId} AND lower(email) = lower(${input.email})
-      AND deleted_at IS NULL AND is_active = 1 AND is_managed = 0`);
+      AND deleted_at IS NULL AND is_active = 1 AND is_managed = 0 AND password_hash IS NOT NULL`);
   if (!user) return;
   const result = await issueResetToken(env, tenantId, user.id, DEFAULT_RESET_TTL_SECONDS, false, now);
   if (!result.issued) return;
