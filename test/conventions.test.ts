@@ -390,6 +390,28 @@ describe("Idempotency-Key", () => {
     expect(await countUsers(tenant.id)).toBe(2);
   });
 
+  it("the same fields in another order are the same request (replayed, not reused)", async () => {
+    const { tenant } = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "k-order" } };
+    const first = await call("POST", "/v1/users", { ...opts, body: '{"email":"order@example.test","first_name":"Ann","metadata":{"a":1,"b":2}}' });
+    const again = await api("POST", "/v1/users", { ...opts, body: '{"metadata":{"b":2,"a":1},"first_name":"Ann","email":"order@example.test"}' });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await countUsers(tenant.id)).toBe(2);
+  });
+
+  it("a refused request (4xx) keeps nothing: the key works for the corrected request", async () => {
+    const { tenant } = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "k-fix" } };
+    await expectProblem(await api("POST", "/v1/users", { ...opts, body: { email: "not-an-email" } }), 422, "validation_failed");
+    const fixed = await call("POST", "/v1/users", { ...opts, body: { email: "fixed@example.test" } });
+    expect(fixed.status).toBe(201);
+    const replay = await api("POST", "/v1/users", { ...opts, body: { email: "fixed@example.test" } });
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await countUsers(tenant.id)).toBe(2);
+  });
+
   it("an invalid key is a 422 and creates nothing", async () => {
     const { tenant } = await createTenant();
     for (const key of ["x".repeat(256), ""]) {

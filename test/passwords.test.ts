@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, signIn, userWithToken } from "./helpers";
 
@@ -151,15 +152,19 @@ describe("POST /v1/users/{id}/password-resets", () => {
     expect((await issue(t.ownerToken, t.user.id)).status).toBe(201);
   });
 
-  it("replays the first answer for a repeated Idempotency-Key", async () => {
+  it("replays the first answer for a repeated Idempotency-Key, without the token (never stored in the clear)", async () => {
     const t = await tenantWithUser();
     const headers = { "Idempotency-Key": `reset-${t.user.id}` };
     const first = await issue(t.ownerToken, t.user.id, {}, headers);
     const again = await issue(t.ownerToken, t.user.id, {}, headers);
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
-    expect(again.body).toEqual(first.body);
+    const { reset_token, ...rest } = first.body;
+    expect(reset_token).toMatch(/^rst_/);
+    expect(again.body).toEqual(rest);
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    const stored = await env.DB.prepare("SELECT body FROM idempotency_keys WHERE key = ?").bind(headers["Idempotency-Key"]).first<{ body: string }>();
+    expect(stored!.body).not.toContain(reset_token);
   });
 
   it("refuses callers who may not: members get 404 for users they cannot see, managers 403", async () => {

@@ -23,7 +23,9 @@ export interface IdempotencyOptions {
  * `Idempotency-Key` for creating POSTs. The key is claimed with one conditional INSERT before the
  * handler runs, so two concurrent retries can never both create: the second sees the claim and
  * gets 409 until the first finishes, then the stored answer. Keys are scoped to the caller and
- * route, and kept 24 hours. 5xx answers are not kept, so the client may retry them.
+ * route, and kept 24 hours. Only answers that created something are kept: after a 4xx (nothing
+ * was created; a fixed body may follow) or a 5xx the key is free again. Bodies are compared as
+ * JSON, so the same fields in another order are the same request.
  */
 export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async function idempotencyMiddleware(c, next) {
@@ -35,7 +37,7 @@ export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): Mi
     const db = c.var.db;
     const p = c.var.principal;
     const scope = `${p.kind}:${p.keyId ?? p.userId}:${p.tenantId ?? "-"}:${c.req.method} ${c.req.path}`;
-    const fingerprint = await sha256Hex(await c.req.text());
+    const fingerprint = await sha256Hex(canonicalJson(await c.req.text()));
     const now = Date.now();
     const nowIso = new Date(now).toISOString();
     const claimed = await db
@@ -67,7 +69,7 @@ export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): Mi
 
     await next();
     const res = c.res;
-    if (res.status >= 500) {
+    if (res.status >= 400) {
       await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
       return;
     }
@@ -79,6 +81,21 @@ export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): Mi
   };
   recordDoc(mw, { headers: ["Idempotency-Key"] });
   return mw;
+}
+
+/** JSON text with object keys sorted at every level (the text itself if it is not JSON). */
+function canonicalJson(text: string): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+        : v;
+  try {
+    return JSON.stringify(sorted(JSON.parse(text)));
+  } catch {
+    return text;
+  }
 }
 
 function withoutFields(body: string, fields: readonly string[]): string {

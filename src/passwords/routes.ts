@@ -37,14 +37,14 @@ passwords.post(
   describe({
     summary: "Issue a password-reset token for a user",
     description:
-      "users:write, or the user themselves; for another user the caller also needs every permission that user's roles carry (403 otherwise: a reset token would hand over their access, so an admin cannot take over an owner). The user must be visible to the caller, else 404. Managed and inactive users cannot sign in: 409 conflict. While an unexpired, unused token exists: 409 reset_token_active, unless force revokes it. The token is shown once and stored only as a hash; redeem it at POST /v1/password-resets/confirm. Note: a replayed Idempotency-Key returns the same body, token included, for 24 hours.",
+      "users:write, or the user themselves; for another user the caller also needs every permission that user's roles carry (403 otherwise: a reset token would hand over their access, so an admin cannot take over an owner). The user must be visible to the caller, else 404. Managed and inactive users cannot sign in: 409 conflict. While an unexpired, unused token exists: 409 reset_token_active, unless force revokes it. The token is shown once and stored only as a hash; redeem it at POST /v1/password-resets/confirm. A replayed Idempotency-Key answers with the first answer without reset_token, which is never stored in the clear (issue a new one with force: true).",
     tags,
     responses: {
       201: { description: "The token", schema: ResetToken },
       409: { description: "reset_token_active, or conflict (managed or inactive user)" },
     },
   }),
-  idempotent(),
+  idempotent({ omitFromReplay: ["reset_token"] }),
   pathParams(UserIdParam),
   jsonBody(IssueResetBody),
   async (c) => c.json(await issueResetForUser(c, c.req.valid("param").id, c.req.valid("json")), 201),
