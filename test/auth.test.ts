@@ -254,6 +254,14 @@ describe("brute-force protection", () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(12 - MAX_FAILURES);
   });
 
+  it("lets concurrent sign-ins with the right password all through (no 429 without failures)", async () => {
+    const { tenant, email } = await tenantWithUser();
+    const results = await Promise.all(Array.from({ length: 12 }, () => signIn(tenant.id, { email }, PASSWORD, { "CF-Connecting-IP": freshIp() })));
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    // Nothing failed, so nothing is held against the account afterwards.
+    for (let i = 0; i < MAX_FAILURES; i++) expect((await signIn(tenant.id, { email }, "wrong")).status).toBe(401);
+  });
+
   it("limits one client address across accounts (CF-Connecting-IP), leaving other addresses alone", async () => {
     const { tenant } = await tenantWithUser();
     const ip = freshIp();

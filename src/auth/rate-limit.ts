@@ -72,11 +72,25 @@ export function rateLimited(retryAfter: number): ApiError {
  */
 export async function admit(env: Bindings, limits: Limit[], now: number): Promise<void> {
   for (const [i, limit] of limits.entries()) {
-    const verdict: Verdict = await counter(env, limit.key).attempt(limit.rule, now);
+    const verdict = await attemptWaiting(env, limit, now);
     if (!verdict.allowed) {
       await Promise.all(limits.slice(0, i).map((charged) => counter(env, charged.key).refund()));
       throw rateLimited(verdict.retryAfter);
     }
+  }
+}
+
+/** How often, and how many times, an attempt asks again while attempts in flight hold its key (5 s). */
+const BUSY_POLL_MS = 100;
+const BUSY_POLLS = 50;
+
+/** One attempt on one key; while the key is busy with attempts in flight, it waits for them. */
+async function attemptWaiting(env: Bindings, limit: Limit, now: number): Promise<Verdict> {
+  const stub = counter(env, limit.key);
+  for (let poll = 0; ; poll++) {
+    const verdict: Verdict = await stub.attempt(limit.rule, now + poll * BUSY_POLL_MS);
+    if (verdict.allowed || !verdict.busy || poll >= BUSY_POLLS) return verdict;
+    await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
   }
 }
 

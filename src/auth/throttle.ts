@@ -13,7 +13,11 @@ export interface ThrottleRule {
   windowSeconds: number;
 }
 
-export type Verdict = { allowed: true } | { allowed: false; retryAfter: number };
+/**
+ * `busy`: the budget is taken by attempts still in flight, not by failures; the caller may wait
+ * for them to settle (a success frees the key) instead of answering 429 at once.
+ */
+export type Verdict = { allowed: true } | { allowed: false; retryAfter: number; busy?: true };
 
 /** A key with no activity for this long (and no lock in force) starts over from nothing. */
 export const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -24,6 +28,8 @@ interface Counter {
   [column: string]: number | null;
   /** Attempts charged in the current window (since it opened, or since the last lock-out). */
   spent: number;
+  /** Of those, the ones reported failed; the rest are in flight (or were given back). */
+  failed: number;
   /** When the current window opened. */
   window_started_at: number;
   /** Lock-outs so far: the next one lasts lockoutSeconds · 2^lockouts. */
@@ -32,7 +38,7 @@ interface Counter {
   touched_at: number;
 }
 
-const FRESH: Counter = { spent: 0, window_started_at: 0, lockouts: 0, locked_until: null, touched_at: 0 };
+const FRESH: Counter = { spent: 0, failed: 0, window_started_at: 0, lockouts: 0, locked_until: null, touched_at: 0 };
 
 /**
  * Brute-force counters, one object per key (`idFromName("login:acct:…")`, `"login:ip:…"`,
@@ -40,7 +46,9 @@ const FRESH: Counter = { spent: 0, window_started_at: 0, lockouts: 0, locked_unt
  * could never give.
  *
  * An attempt is charged *before* the guarded work runs (`attempt`), so N concurrent guesses can
- * never get past the limit together: once `max` attempts are charged, the next one is refused.
+ * never get past the limit together: once `max` attempts are charged, the next one waits (`busy`)
+ * until they settle. Only reported failures lock the key, so concurrent sign-ins with the right
+ * password all get through: each success frees the key for the ones waiting.
  * The caller then reports the outcome: `fail` locks the key once its budget is spent, `reset`
  * forgets it (a successful sign-in), `refund` gives one attempt back (a success that should not
  * count against a shared key, e.g. a client address). Every method is synchronous SQL, so each
@@ -58,6 +66,10 @@ export class Throttle extends DurableObject<Bindings> {
       ctx.storage.sql.exec("ALTER TABLE counter ADD COLUMN window_started_at INTEGER NOT NULL DEFAULT 0");
       ctx.storage.sql.exec("UPDATE counter SET window_started_at = touched_at");
     }
+    if (!columns.some((c) => c.name === "failed")) {
+      ctx.storage.sql.exec("ALTER TABLE counter ADD COLUMN failed INTEGER NOT NULL DEFAULT 0");
+      ctx.storage.sql.exec("UPDATE counter SET failed = spent");
+    }
   }
 
   /** Charges one attempt, or refuses it while the key is locked (or its budget is spent). */
@@ -72,10 +84,8 @@ export class Throttle extends DurableObject<Bindings> {
       this.openWindow(c, now);
     }
     if (c.spent >= rule.max) {
-      // Only reachable when attempts are in flight at once: the budget is gone, lock now.
-      this.lock(c, rule, now);
-      this.save(c);
-      return this.refuse(c, now);
+      // Attempts in flight hold the rest of the budget: this one waits for them to settle.
+      return { allowed: false, retryAfter: 1, busy: true };
     }
     c.spent += 1;
     c.touched_at = now;
@@ -83,13 +93,12 @@ export class Throttle extends DurableObject<Bindings> {
     return { allowed: true };
   }
 
-  /** The charged attempt failed: once the budget is spent, the key is locked out. */
+  /** The charged attempt failed: once `max` have failed, the key is locked out. */
   fail(rule: ThrottleRule, now: number): Verdict {
     const c = this.current(now);
-    if (c.spent >= rule.max && (c.locked_until === null || c.locked_until <= now)) {
-      this.lock(c, rule, now);
-      this.save(c);
-    }
+    c.failed += 1;
+    if (c.failed >= rule.max && (c.locked_until === null || c.locked_until <= now)) this.lock(c, rule, now);
+    this.save(c);
     return c.locked_until !== null && c.locked_until > now ? this.refuse(c, now) : { allowed: true };
   }
 
@@ -132,6 +141,7 @@ export class Throttle extends DurableObject<Bindings> {
 
   private openWindow(c: Counter, now: number): void {
     c.spent = 0;
+    c.failed = 0;
     c.window_started_at = now;
   }
 
@@ -149,17 +159,18 @@ export class Throttle extends DurableObject<Bindings> {
   private load(): Counter | null {
     return (
       this.ctx.storage.sql
-        .exec<Counter>("SELECT spent, window_started_at, lockouts, locked_until, touched_at FROM counter")
+        .exec<Counter>("SELECT spent, failed, window_started_at, lockouts, locked_until, touched_at FROM counter")
         .toArray()[0] ?? null
     );
   }
 
   private save(c: Counter): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO counter (id, spent, window_started_at, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, window_started_at = excluded.window_started_at,
+      `INSERT INTO counter (id, spent, failed, window_started_at, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, failed = excluded.failed, window_started_at = excluded.window_started_at,
          lockouts = excluded.lockouts, locked_until = excluded.locked_until, touched_at = excluded.touched_at`,
       c.spent,
+      c.failed,
       c.window_started_at,
       c.lockouts,
       c.locked_until,
