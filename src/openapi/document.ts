@@ -99,7 +99,8 @@ const headerParameter = {
     name: "Idempotency-Key",
     in: "header",
     required: false,
-    description: "1–255 printable characters. A retry with the same key and body within 24 hours replays the first answer; another body gets 422 idempotency_key_reused.",
+    description:
+      "1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay.",
     schema: { type: "string", minLength: 1, maxLength: 255 },
   },
   "If-Match": {
