@@ -6,7 +6,7 @@ import { expectedVersion } from "../lib/etag";
 import { forbidden, notFound } from "../lib/errors";
 import { assertCanActOnUser } from "../roles/repo";
 import { lastOwner } from "../lib/db-errors";
-import { findVisibleUser, isLastActiveOwner, type UserRow } from "../users/repo";
+import { findVisibleUser, lastOwnerOr, type UserRow } from "../users/repo";
 import { viewerOf } from "../users/service";
 
 const coordinator = (env: Bindings, tenantId: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(tenantId));
@@ -30,9 +30,9 @@ export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: s
   }
   assertMayDelete(principal, target);
   expectedVersion(c, "usr", target.id, target.version);
-  await assertCanActOnUser(db, principal, tenantId, target.id, "delete").catch(async (refused: unknown) => {
-    throw (await isLastActiveOwner(db, tenantId, target.id)) ? lastOwner() : refused;
-  });
+  await assertCanActOnUser(db, principal, tenantId, target.id, "delete").catch((refused: unknown) =>
+    lastOwnerOr(db, tenantId, target.id, refused),
+  );
   const outcome = await coordinator(c.env, tenantId).deleteUser(tenantId, target.id);
   if (outcome === "last_owner") throw lastOwner();
 }

@@ -18,8 +18,8 @@ export function expectedVersion(c: Context, kind: string, id: string, current: n
   return current;
 }
 
-/** The tag of a JSON body, for objects without a version counter (see src/middleware/etag.ts). */
-export const bodyEtag = async (body: unknown) => `"h-${(await sha256Hex(JSON.stringify(body))).slice(0, 24)}"`;
+/** The tag of a JSON answer's text, for objects without a version counter (see src/middleware/etag.ts). */
+export const bodyEtag = async (json: string) => `"h-${(await sha256Hex(json)).slice(0, 24)}"`;
 
 /**
  * If-Match for objects without a version counter: 412 unless the header is `*` or names

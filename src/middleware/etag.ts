@@ -15,6 +15,6 @@ export function etags(): MiddlewareHandler<AppEnv> {
     if (!res.headers.get("Content-Type")?.startsWith("application/json")) return;
     const body = await res.clone().text();
     if (!body.startsWith("{") || body.startsWith('{"items":')) return;
-    c.res.headers.set("ETag", await bodyEtag(JSON.parse(body)));
+    c.res.headers.set("ETag", await bodyEtag(body));
   };
 }

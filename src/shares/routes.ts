@@ -148,7 +148,8 @@ async function pinnedShare(c: Context<AppEnv>, tenantId: string, owner: string, 
     sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner} AND grantee_id = ${grantee}`,
   );
   if (!row) throw preconditionFailed();
-  assertIfMatch(c, await bodyEtag(present(row)));
+  // The same text c.json() sends for this share, so the same tag the answer carried.
+  assertIfMatch(c, await bodyEtag(JSON.stringify(present(row))));
   return row;
 }
 

@@ -69,7 +69,13 @@ tenants.get(
 
 tenants.patch(
   "/:id",
-  describe({ summary: "Update a tenant's slug or name", tags, headers: ["If-Match"], responses: { 200: { description: "The tenant", schema: Tenant } } }),
+  describe({
+    summary: "Update a tenant's slug or name",
+    description: "If-Match honoured: a stale tag is a 412 and changes nothing. Without If-Match the last writer wins (the new values do not depend on the old). A slug taken by another tenant (case-insensitively) is a 409.",
+    tags,
+    headers: ["If-Match"],
+    responses: { 200: { description: "The tenant", schema: Tenant } },
+  }),
   pathParams(TenantIdParam),
   jsonBody(PatchTenantBody),
   async (c) => {

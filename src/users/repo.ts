@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../env";
+import { lastOwner } from "../lib/db-errors";
 import type { SortableField } from "../lib/pagination";
 import { SHARE_SCOPES } from "./schemas";
 
@@ -185,11 +186,15 @@ export function userHolds(tenantId: string, userId: string, permission: `${strin
 }
 
 /**
- * Whether the user is the tenant's only active owner: removing them is a 409 for anyone, so a
- * caller who could not act on them anyway learns that rather than a 403 (the triggers of
- * migrations/0001_invariants.sql stay the guarantee; this only picks the answer).
+ * For a refused removal (deactivation or deletion) of a user: the 409 last_owner when they are the
+ * tenant's only active owner, which holds for anyone, else the refusal itself. The triggers of
+ * migrations/0001_invariants.sql stay the guarantee; this only picks the answer.
  */
-export async function isLastActiveOwner(db: Db, tenantId: string, userId: string): Promise<boolean> {
+export async function lastOwnerOr(db: Db, tenantId: string, userId: string, refused: unknown): Promise<never> {
+  throw (await isLastActiveOwner(db, tenantId, userId)) ? lastOwner() : refused;
+}
+
+async function isLastActiveOwner(db: Db, tenantId: string, userId: string): Promise<boolean> {
   const row = await db.get<{ last: number }>(sql`SELECT
       EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
         WHERE u.tenant_id = ${tenantId} AND u.id = ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL)

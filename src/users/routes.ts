@@ -97,7 +97,7 @@ users.patch(
   describe({
     summary: "Merge-patch a user (RFC 7396)",
     description:
-      "application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner.",
+      "application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Without If-Match, concurrent patches are each applied to the latest version (metadata merges are never lost).",
     tags,
     headers: ["If-Match"],
     responses: { 200: { description: "The updated user", schema: UserWithAccess } },

@@ -8,7 +8,7 @@ import { can, requirePermission, tenantOf, userOf, type Principal } from "../aut
 import { readWithSession } from "../auth/deferred";
 import { configuredParams, hashPassword } from "../auth/password";
 import { recordEvent } from "../events/repo";
-import { guarded, lastOwner } from "../lib/db-errors";
+import { guarded } from "../lib/db-errors";
 import { busy, expectedVersion, OPTIMISTIC_ATTEMPTS, preconditionFailed } from "../lib/etag";
 import { ApiError, forbidden, notFound, validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -28,7 +28,7 @@ import {
   countUsersStatement,
   filterConditions,
   findVisibleUser,
-  isLastActiveOwner,
+  lastOwnerOr,
   listUsersStatement,
   searchLeads,
   USER_SORT_FIELDS,
@@ -339,8 +339,8 @@ async function applyChanges(
       try {
         assertCanActOn(principal, current.id, pickRoles(roleRows, JSON.parse(current.roles) as string[]), "change the sign-in of");
       } catch (refused) {
-        if (changes.is_active === false && (await isLastActiveOwner(db, current.tenant_id, current.id))) throw lastOwner();
-        throw refused;
+        if (changes.is_active !== false) throw refused;
+        await lastOwnerOr(db, current.tenant_id, current.id, refused);
       }
     }
     const grantChanges = roleChanges(principal, current, roleRows, changes.roles);
