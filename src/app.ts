@@ -8,6 +8,7 @@ import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
 import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
+import { cors } from "./middleware/cors";
 import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
@@ -63,6 +64,7 @@ export function createApp() {
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use("*", requestId());
+  app.use("*", cors());
   app.use("*", async function attachDb(c, next) {
     c.set("db", dbFor(c.env));
     await next();

@@ -32,6 +32,10 @@ export interface Bindings {
   LOGIN_IP_MAX_FAILURES?: string;
   LOGIN_LOCKOUT_SECONDS?: string;
   LOGIN_WINDOW_SECONDS?: string;
+  /** Address budget refill: one failed sign-in back every this many seconds (token bucket, default 864). */
+  LOGIN_IP_REFILL_SECONDS?: string;
+  /** Browser origins (comma-separated) allowed to call the API cross-origin, and to send cookie-authenticated changes. */
+  CORS_ORIGINS?: string;
 }
 
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
