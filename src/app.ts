@@ -1,14 +1,14 @@
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { drizzle } from "drizzle-orm/d1";
-import * as schema from "./db/schema";
-import type { AppEnv, Bindings, Db } from "./env";
+import type { AppEnv } from "./env";
 import { ApiError, problemBody } from "./lib/errors";
 import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
 import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
 import { cors } from "./middleware/cors";
+import { dbSession } from "./middleware/db-session";
+import { bookmarkRefused, isBookmarkRefusal } from "./db/bookmark";
 import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
@@ -46,17 +46,6 @@ const PUBLIC_ROUTES = new Set([
  */
 const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method !== "ALL");
 
-/** One drizzle client per D1 binding, reused across requests in the isolate. */
-const clients = new WeakMap<D1Database, Db>();
-function dbFor(env: Bindings): Db {
-  let db = clients.get(env.DB);
-  if (!db) {
-    db = drizzle(env.DB, { schema });
-    clients.set(env.DB, db);
-  }
-  return db;
-}
-
 /** Builds the userplane API: middleware order, routes, and the one problem+json error renderer. */
 export function createApp() {
   // `/v1/users/` is `/v1/users`: the 405 matcher (src/lib/method-matcher.ts) and the public-route
@@ -65,10 +54,7 @@ export function createApp() {
 
   app.use("*", requestId());
   app.use("*", cors());
-  app.use("*", async function attachDb(c, next) {
-    c.set("db", dbFor(c.env));
-    await next();
-  });
+  app.use("*", dbSession());
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
   app.use("/v1/*", etags());
 
@@ -126,6 +112,8 @@ export function createApp() {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return problem(c, err);
+    // D1 refusing a bookmark that passed our check is still the caller's bookmark: a 422.
+    if (c.var.bookmarkGiven && isBookmarkRefusal(err)) return problem(c, bookmarkRefused());
     if (err instanceof HTTPException && err.status === 400) {
       return problem(c, new ApiError("malformed_json", "The request body is not valid JSON."));
     }

@@ -36,9 +36,12 @@ export interface Bindings {
   LOGIN_IP_REFILL_SECONDS?: string;
   /** Browser origins (comma-separated) allowed to call the API cross-origin, and to send cookie-authenticated changes. */
   CORS_ORIGINS?: string;
+  /** Key of the MAC on X-Userplane-Bookmark (default: derived from BOOTSTRAP_API_KEY). */
+  BOOKMARK_SECRET?: string;
 }
 
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/** A drizzle client; `$client` is the binding, or the request's D1 session (src/db/client.ts). */
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database | D1DatabaseSession };
 
 export interface Variables {
   db: Db;
@@ -46,6 +49,8 @@ export interface Variables {
   principal: Principal;
   /** Who the verified credential names, before any database read (see src/auth/deferred.ts). */
   caller: Caller;
+  /** Whether the request sent back an `X-Userplane-Bookmark` (src/middleware/db-session.ts). */
+  bookmarkGiven: boolean;
   /** Set instead of `principal` on routes that batch the session check with their read. */
   pendingSession?: PendingSession;
 }
