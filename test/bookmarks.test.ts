@@ -142,3 +142,22 @@ describe("D1 sessions", () => {
     expect(read.body.first_name).toBe("Written");
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents the bookmark on every /v1 operation (request and answers), and nowhere else", async () => {
+    const doc = (await call("GET", "/openapi.json")).body as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; description?: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+      info: { description: string };
+    };
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const param = op.parameters?.find((p) => p.name === HEADER && p.in === "header");
+        const answered = Object.values(op.responses).every((r) => r.headers?.[HEADER]);
+        expect(!!param && answered, `${method} ${path}`).toBe(path.startsWith("/v1/"));
+        if (param) expect(param.description).toContain(method === "get" ? "first-unconstrained" : "first-primary");
+      }
+    }
+    expect(doc.info.description).toContain("csrf_failed");
+    expect(doc.info.description).toContain("X-Userplane-Bookmark");
+  });
+});
