@@ -163,15 +163,6 @@ export function listUsersStatement(db: Db, q: ListQuery) {
   );
 }
 
-export function countUsersStatement(db: Db, viewer: Viewer, conditions: SQL[], searchFirst: boolean) {
-  const where = sql.join([baseWhere(viewer), ...conditions], sql` AND `);
-  return db.get<{ total: number }>(
-    sql`SELECT count(*) AS total FROM ${usersFrom(searchFirst)}
-      LEFT JOIN shares sh ON sh.tenant_id = u.tenant_id AND sh.owner_id = u.id AND sh.grantee_id = ${viewer.userId}
-      WHERE ${where}`,
-  );
-}
-
 /**
  * Whether a user's roles grant `permission`, in SQL. Role rows hold their permissions (built-in
  * rows are written from the code catalogue), so this agrees with the principal's permissions.

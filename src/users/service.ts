@@ -24,8 +24,8 @@ import {
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { assertCanActOn, assertCanGrant, pickRoles, rolesStatement, type RoleRecord } from "../roles/repo";
+import { countUsersStatement } from "./totals";
 import {
-  countUsersStatement,
   filterConditions,
   findVisibleUser,
   lastOwnerOr,
@@ -96,7 +96,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
         limit: pagination.pageSize,
         offset: (pagination.page - 1) * pagination.pageSize,
       }),
-      countUsersStatement(db, viewer, conditions, searchFirst),
+      countUsersStatement(db, viewer, filters),
     ]);
     return numberedPage(rows.map(presentUserWithAccess), count?.total, pagination);
   }
