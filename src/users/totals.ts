@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../env";
-import { filterConditions, searchLeads, type UserFilters, type Viewer } from "./repo";
+import { filterConditions, usersSource, type UserFilters, type Viewer } from "./repo";
 
 /**
  * Page mode's `total` for `GET /v1/users`, exact and at the cost of its page rather than of the
@@ -39,19 +39,7 @@ function tenantWideTotal(tenantId: string, f: UserFilters): SQL {
     return sql`(SELECT coalesce(sum(n), 0) FROM user_counts WHERE ${where})`;
   }
   const where = sql.join([sql`u.tenant_id = ${tenantId}`, sql`u.deleted_at IS NULL`, ...filterConditions(f)], sql` AND `);
-  return sql`(SELECT count(*) FROM ${narrowestIndex(f)} WHERE ${where})`;
-}
-
-/**
- * The index that bounds the rows an uncounted filter's count reads. Named rather than left to
- * the planner, which without statistics may prefer walking a tenant-wide index.
- */
-function narrowestIndex(f: UserFilters): SQL {
-  if (f.username !== undefined) return sql`users u INDEXED BY users_username_uq`;
-  if (f.email !== undefined) return sql`users u INDEXED BY users_email_uq`;
-  if (searchLeads(f)) return sql`users u NOT INDEXED`;
-  if (f.managerId !== undefined) return sql`users u INDEXED BY users_manager_idx`;
-  return sql`users u`;
+  return sql`(SELECT count(*) FROM ${usersSource(f)} WHERE ${where})`;
 }
 
 /**
