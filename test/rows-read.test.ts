@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countTrips } from "./d1-counter";
-import { createTenant, tokenFor } from "./helpers";
+import { createTenant, PLATFORM_KEY, tokenFor } from "./helpers";
 
 /**
  * What a list request costs in rows read, the unit D1 bills and the measure of a scan: the sum of
@@ -222,5 +222,23 @@ describe(`rows read by page 1 of GET /v1/users at ${USERS.toLocaleString("en-US"
       if (total > bound()) over.push(`${path}: ${total} rows for the total`);
     }
     expect(over).toEqual([]);
+  });
+});
+
+describe("rows read by page 1 of the event feed and the tenant list", () => {
+  it(`GET /v1/events at ${USERS.toLocaleString("en-US")} events, and GET /v1/tenants: the total reads a counter`, async () => {
+    await env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?2)
+      INSERT INTO events (id, tenant_id, type, data, created_at)
+      SELECT 'evt_seed' || i || ?1, ?1, CASE WHEN i % 5 = 0 THEN 'user.updated' ELSE 'user.created' END, '{}', ?3 FROM k`)
+      .bind(s.tenantId, USERS, new Date().toISOString())
+      .run();
+    for (const path of ["/v1/events?page=1&page_size=20", "/v1/events?page=1&page_size=20&type=user.updated"]) {
+      const { rowsRead: n, body } = await rowsRead(path, s.ownerToken);
+      expect(body.total, path).toBeGreaterThanOrEqual(path.includes("type") ? USERS / 5 : USERS);
+      expect(n, path).toBeLessThanOrEqual(bound());
+    }
+    const { rowsRead: n, body } = await rowsRead("/v1/tenants?page=1&page_size=20", PLATFORM_KEY);
+    expect(body.total).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(bound());
   });
 });
