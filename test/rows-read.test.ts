@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countTrips } from "./d1-counter";
+import { prng } from "../scripts/bench/seed.mjs";
 import { createTenant, PLATFORM_KEY, tokenFor } from "./helpers";
 
 /**
@@ -40,18 +41,6 @@ interface Seeded {
 }
 
 const sqlText = (v: string | null) => (v === null ? "NULL" : `'${v.replaceAll("'", "''")}'`);
-
-/** mulberry32: the same tenant on every run, with no correlation between the columns. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 10,000 users in multi-row INSERTs straight into D1 (the triggers keep the counters as they go):
