@@ -47,7 +47,7 @@ const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method
 
 /** One drizzle client per D1 binding, reused across requests in the isolate. */
 const clients = new WeakMap<D1Database, Db>();
-function dbFor(env: Bindings): Db {
+export function dbFor(env: Bindings): Db {
   let db = clients.get(env.DB);
   if (!db) {
     db = drizzle(env.DB, { schema });

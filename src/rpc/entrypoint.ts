@@ -1,0 +1,93 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { createApp, dbFor } from "../app";
+import type { Bindings } from "../env";
+import { can as holdsPermission, type Principal } from "../auth/principal";
+import { PERMISSION_PATTERN } from "../auth/permissions";
+import { BOOTSTRAP_KEY_ID, principalOfCredential } from "../middleware/authenticate";
+import { ApiError } from "../lib/errors";
+import type { AuthenticatedPrincipal, TenantOption } from "./types";
+
+/** What may follow `Bearer ` in the HTTP API: one run of non-space characters. */
+const CREDENTIAL_PATTERN = /^\S{1,4096}$/;
+
+/** Built on first use: a Worker that only serves the default entrypoint never pays for a second app. */
+let app: ReturnType<typeof createApp> | undefined;
+
+/**
+ * Workers RPC for sibling Workers (`[[services]] binding = "USERPLANE", service = "userplane",
+ * entrypoint = "UserplaneRpc"`). The binding grants nothing: every call acts as the credential it
+ * carries, with the HTTP API's own checks. A refused credential is `null` / `false`, never a
+ * throw.
+ */
+export class UserplaneRpc extends WorkerEntrypoint<Bindings> {
+  /** The whole HTTP API, as the default entrypoint serves it. */
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve((app ??= createApp()).fetch(request, this.env, this.ctx));
+  }
+
+  /** The principal `credential` (an access token or an API key) names, or null when refused. */
+  async authenticate(credential: string): Promise<AuthenticatedPrincipal | null> {
+    const principal = await this.principal(credential, undefined);
+    return principal && present(principal);
+  }
+
+  /**
+   * Whether the credential holds `permission` in the tenant it acts in (`options.tenant` names it
+   * for a platform credential). False for a refused credential, a platform credential without a
+   * tenant, a user who must first change a temporary password, and a `permission` that is no
+   * `resource:action`, `resource:*` or `*` (nobody holds it; a throw would turn a consumer's
+   * access decision into a 500, and deciding access must fail closed).
+   */
+  async can(credential: string, permission: string, options?: TenantOption): Promise<boolean> {
+    if (typeof permission !== "string" || !PERMISSION_PATTERN.test(permission)) return false;
+    const principal = await this.principal(credential, tenantOf(options));
+    if (!principal || principal.tenantId === null || principal.passwordChangeRequired) return false;
+    return holdsPermission(principal, permission);
+  }
+
+  /** The User exactly as `GET /v1/users/{id}` answers that caller, or null wherever it is no 200. */
+  async getUser(credential: string, id: string, options?: TenantOption): Promise<Record<string, unknown> | null> {
+    if (!isCredential(credential) || typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
+    const headers = new Headers({ Authorization: `Bearer ${credential}` });
+    const tenant = tenantOf(options);
+    if (tenant !== undefined) headers.set("X-Tenant", tenant);
+    const response = await this.fetch(new Request(`https://userplane.internal/v1/users/${id}`, { headers }));
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return null;
+    }
+    return response.json();
+  }
+
+  /** The verified principal, or null for every refusal the HTTP API answers with a problem. */
+  private async principal(credential: unknown, namedTenant: string | undefined): Promise<Principal | null> {
+    if (!isCredential(credential)) return null;
+    try {
+      return await principalOfCredential({ env: this.env, db: dbFor(this.env), namedTenant }, credential);
+    } catch (error) {
+      if (error instanceof ApiError) return null;
+      throw error;
+    }
+  }
+}
+
+const isCredential = (value: unknown): value is string => typeof value === "string" && CREDENTIAL_PATTERN.test(value);
+
+function tenantOf(options: TenantOption | undefined): string | undefined {
+  const tenant = options?.tenant;
+  return typeof tenant === "string" && tenant !== "" ? tenant : undefined;
+}
+
+/** The contract's snake_case shape of a principal. */
+function present(p: Principal): AuthenticatedPrincipal {
+  return {
+    kind: p.kind,
+    tenant_id: p.tenantId,
+    user_id: p.kind === "api_key" ? (p.keyCreatedBy ?? null) : p.userId,
+    session_id: p.sessionId,
+    key_id: p.keyId === BOOTSTRAP_KEY_ID ? null : p.keyId,
+    roles: p.roles,
+    permissions: p.permissions,
+    password_change_required: p.passwordChangeRequired,
+  };
+}
