@@ -3,7 +3,8 @@ import { createApp, dbFor } from "../app";
 import type { Bindings } from "../env";
 import { can as holdsPermission, type Principal } from "../auth/principal";
 import { PERMISSION_PATTERN } from "../auth/permissions";
-import { BOOTSTRAP_KEY_ID, principalOfCredential } from "../middleware/authenticate";
+import { principalOfCredential } from "../middleware/authenticate";
+import { presentPrincipal } from "./present";
 import { ApiError } from "../lib/errors";
 import type { AuthenticatedPrincipal, TenantOption } from "./types";
 
@@ -28,7 +29,7 @@ export class UserplaneRpc extends WorkerEntrypoint<Bindings> {
   /** The principal `credential` (an access token or an API key) names, or null when refused. */
   async authenticate(credential: string): Promise<AuthenticatedPrincipal | null> {
     const principal = await this.principal(credential, undefined);
-    return principal && present(principal);
+    return principal && presentPrincipal(principal);
   }
 
   /**
@@ -76,18 +77,4 @@ const isCredential = (value: unknown): value is string => typeof value === "stri
 function tenantOf(options: TenantOption | undefined): string | undefined {
   const tenant = options?.tenant;
   return typeof tenant === "string" && tenant !== "" ? tenant : undefined;
-}
-
-/** The contract's snake_case shape of a principal. */
-function present(p: Principal): AuthenticatedPrincipal {
-  return {
-    kind: p.kind,
-    tenant_id: p.tenantId,
-    user_id: p.kind === "api_key" ? (p.keyCreatedBy ?? null) : p.userId,
-    session_id: p.sessionId,
-    key_id: p.keyId === BOOTSTRAP_KEY_ID ? null : p.keyId,
-    roles: p.roles,
-    permissions: p.permissions,
-    password_change_required: p.passwordChangeRequired,
-  };
 }
