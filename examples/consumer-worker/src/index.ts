@@ -9,6 +9,11 @@ interface Env {
 
 const app = new Hono<{ Bindings: Env; Variables: UserplaneVariables }>();
 
+// userplane's own API on this Worker's origin too (sign-in, users…): the binding's fetch serves it.
+for (const path of ["/v1/*", "/.well-known/*", "/openapi.json", "/docs"]) {
+  app.all(path, (c) => c.env.USERPLANE.fetch(c.req.raw));
+}
+
 // Who is calling (Authorization: Bearer <access token | API key>); a platform key names its tenant.
 app.use("*", userplane({ binding: "USERPLANE", tenant: (c) => c.req.header("X-Tenant") }));
 
