@@ -99,4 +99,13 @@ describe("consumer-worker behind userplane/hono", () => {
     expect((await consumer("GET", `/people/${t.owner.id}`, PLATFORM_KEY, { "X-Tenant": t.tenant.id })).status).toBe(200);
     expect((await consumer("GET", `/people/${t.owner.id}`, PLATFORM_KEY)).status).toBe(403);
   });
+
+  it("forwards userplane's own API (/v1/*) to the binding's fetch, unchanged", async () => {
+    const { owner, ownerToken } = await createTenant();
+    const viaConsumer = await consumer("GET", "/v1/users/me", ownerToken);
+    expect(viaConsumer.status).toBe(200);
+    expect(viaConsumer.headers.get("ETag")).toBeTruthy();
+    expect(await viaConsumer.json()).toMatchObject({ id: owner.id });
+    await expectProblem(await consumer("GET", "/v1/users/me"), 401, "unauthorized");
+  });
 });

@@ -114,6 +114,7 @@ describe("UserplaneRpc.authenticate", () => {
       "not-a-jwt",
       "",
       `${ownerToken} extra`,
+      "up_é\u0100\n",
       42 as unknown as string,
       null as unknown as string,
     ]) {
@@ -204,6 +205,18 @@ describe("UserplaneRpc.getUser", () => {
     const { tenant, owner } = await createTenant();
     expect(await rpc.getUser(PLATFORM_KEY, owner.id)).toBeNull();
     expect(await rpc.getUser(PLATFORM_KEY, owner.id, { tenant: tenant.slug })).toMatchObject({ id: owner.id, tenant_id: tenant.id });
+    // A tenant no header could name is no tenant: null and false, never a throw.
+    for (const bad of ["a\nb", "\u0100", 5 as unknown as string, "x".repeat(256)]) {
+      expect(await rpc.getUser(PLATFORM_KEY, owner.id, { tenant: bad }), String(bad)).toBeNull();
+      expect(await rpc.can(PLATFORM_KEY, "users:read", { tenant: bad }), String(bad)).toBe(false);
+    }
+  });
+
+  it("a tenant principal ignores whatever options.tenant says", async () => {
+    const { owner, ownerToken } = await createTenant();
+    for (const tenant of ["a\nb", "ten_other", "!"]) {
+      expect(await rpc.getUser(ownerToken, owner.id, { tenant }), tenant).toMatchObject({ id: owner.id });
+    }
   });
 });
 

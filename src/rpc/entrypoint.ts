@@ -8,8 +8,12 @@ import { presentPrincipal } from "./present";
 import { ApiError } from "../lib/errors";
 import type { AuthenticatedPrincipal, TenantOption } from "./types";
 
-/** What may follow `Bearer ` in the HTTP API: one run of non-space characters. */
-const CREDENTIAL_PATTERN = /^\S{1,4096}$/;
+/** What may follow `Bearer ` in an HTTP header: one run of visible ASCII characters. */
+const CREDENTIAL_PATTERN = /^[\x21-\x7e]{1,4096}$/;
+/** What X-Tenant can carry; any other `options.tenant` names no tenant. */
+const TENANT_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** A tenant reference no tenant has (slugs and ids have no "!"): a platform caller gets false/null. */
+const NO_TENANT = "!";
 
 /** Built on first use: a Worker that only serves the default entrypoint never pays for a second app. */
 let app: ReturnType<typeof createApp> | undefined;
@@ -74,7 +78,9 @@ export class UserplaneRpc extends WorkerEntrypoint<Bindings> {
 
 const isCredential = (value: unknown): value is string => typeof value === "string" && CREDENTIAL_PATTERN.test(value);
 
+/** `options.tenant` as X-Tenant would carry it; absent or empty is no tenant named at all. */
 function tenantOf(options: TenantOption | undefined): string | undefined {
-  const tenant = options?.tenant;
-  return typeof tenant === "string" && tenant !== "" ? tenant : undefined;
+  const tenant: unknown = options?.tenant;
+  if (tenant === undefined || tenant === null || tenant === "") return undefined;
+  return typeof tenant === "string" && TENANT_PATTERN.test(tenant) ? tenant : NO_TENANT;
 }
