@@ -125,6 +125,7 @@ function bindingVerifier(options: BindingOptions): Verifier {
  * cached), so a forged or expired token costs no request; then `GET /v1/principal` (one request)
  * confirms the session is live and gives roles and permissions. API keys are opaque: they go to
  * `GET /v1/principal` directly. Platform keys ask `GET /v1/permissions/check` with X-Tenant.
+ * Tokens of an external identity provider fail the JWKS check here: use binding mode for those.
  */
 function httpVerifier(options: BaseUrlOptions): Verifier {
   const base = new URL(options.baseUrl);
