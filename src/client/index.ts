@@ -11,7 +11,7 @@
  *   createUserplaneClient({ binding: env.USERPLANE, credential: token });
  */
 import createClient, { type Client } from "openapi-fetch";
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
 import { credentialMiddleware, idempotencyMiddleware, retryMiddleware, type CredentialSource, type RetryOptions } from "./middleware";
 
 export type { paths, components, operations } from "./schema";
@@ -30,9 +30,7 @@ export type UserPatch = NonNullable<paths["/v1/users/{id}"]["patch"]["requestBod
 /** The filters and sort of `GET /v1/users`; the cursor is the iterator's business. */
 export type UserListQuery = Omit<Query<"/v1/users">, "cursor" | "page" | "page_size">;
 /** The RFC 9457 problem every error answer carries. */
-export type Problem = Json<paths["/v1/users"]["get"]["responses"]["default"]> extends never
-  ? { type: string; title: string; status: number; detail: string; code: string }
-  : NonNullable<paths["/v1/users"]["get"]["responses"]["default"]["content"]["application/problem+json"]>;
+export type Problem = components["schemas"]["Problem"];
 
 export interface UserplaneClientOptions {
   /** Where userplane answers (`https://users.example.com`); with `binding`/`fetch` it may be left out. */
