@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { buildConsumerWorker } from "./scripts/build-example.mjs";
 
 /**
  * Tests run inside workerd with the worker's own config (wrangler.toml): same D1 binding, Durable
@@ -10,14 +11,21 @@ import { defineConfig } from "vitest/config";
  * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated.
  */
 const EXTERNAL_IDP_TESTS = ["test/external-idp.test.ts"];
+/**
+ * "integration": userplane with examples/consumer-worker beside it as an auxiliary Worker, bound
+ * to the runner's UserplaneRpc entrypoint as in the example's wrangler.toml (tests reach it as
+ * env.CONSUMER), and a 1-second sign-in lock-out so the client's 429 retry waits for real.
+ */
+const INTEGRATION_TESTS = ["test/consumer.test.ts", "test/client.test.ts"];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
-  const workers = (extra: Record<string, string> = {}) =>
+  const workers = (extra: Record<string, string> = {}, miniflare: Record<string, unknown> = {}) =>
     cloudflareTest({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        ...miniflare,
         bindings: {
           TEST_MIGRATIONS: migrations,
           BOOTSTRAP_API_KEY: "up_test_bootstrap_key_0123456789abcdefghijklmnopqrstuv",
@@ -35,7 +43,31 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        { plugins: [workers()], test: { name: "api", include: ["test/**/*.test.ts"], exclude: EXTERNAL_IDP_TESTS, ...shared } },
+        {
+          plugins: [workers()],
+          test: { name: "api", include: ["test/**/*.test.ts"], exclude: [...EXTERNAL_IDP_TESTS, ...INTEGRATION_TESTS], ...shared },
+        },
+        {
+          plugins: [
+            workers(
+              { LOGIN_LOCKOUT_SECONDS: "1" },
+              {
+                serviceBindings: { CONSUMER: "consumer-worker" },
+                workers: [
+                  {
+                    name: "consumer-worker",
+                    modules: true,
+                    script: await buildConsumerWorker(),
+                    compatibilityDate: "2026-04-01",
+                    // The pool names the runner after the project: that is userplane here.
+                    serviceBindings: { USERPLANE: { name: "vitest-pool-workers-runner-integration", entrypoint: "UserplaneRpc" } },
+                  },
+                ],
+              },
+            ),
+          ],
+          test: { name: "integration", include: INTEGRATION_TESTS, ...shared },
+        },
         {
           plugins: [
             workers({

@@ -24,6 +24,7 @@ import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
 import { signingKeys } from "./keys/routes";
+import { principal } from "./rpc/routes";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
@@ -47,7 +48,7 @@ const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method
 
 /** One drizzle client per D1 binding, reused across requests in the isolate. */
 const clients = new WeakMap<D1Database, Db>();
-function dbFor(env: Bindings): Db {
+export function dbFor(env: Bindings): Db {
   let db = clients.get(env.DB);
   if (!db) {
     db = drizzle(env.DB, { schema });
@@ -95,6 +96,7 @@ export function createApp() {
   app.route("/v1/api-keys", apiKeys);
   app.route("/v1/events", events);
   app.route("/v1/signing-keys", signingKeys);
+  app.route("/v1/principal", principal);
 
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get(

@@ -5,6 +5,7 @@ export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 export { ResetTokens } from "./resets/reset-tokens";
 export { KeyStore } from "./keys/key-store";
 export { Throttle } from "./auth/throttle";
+export { UserplaneRpc } from "./rpc/entrypoint";
 
 const app = createApp();
 

@@ -7,6 +7,8 @@ declare global {
     interface Env extends Bindings {
       /** SQL migrations read from ./migrations by vitest.config.ts. */
       TEST_MIGRATIONS: D1Migration[];
+      /** examples/consumer-worker, in the "integration" project (vitest.config.ts). */
+      CONSUMER: Fetcher;
     }
 
     /** Types `exports` from "cloudflare:workers" (`exports.default.fetch(...)`). */
