@@ -24,6 +24,8 @@ import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
 import { signingKeys } from "./keys/routes";
+import { webhooks } from "./webhooks/routes";
+import { webhookProducer } from "./webhooks/producer";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
@@ -47,7 +49,7 @@ const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method
 
 /** One drizzle client per D1 binding, reused across requests in the isolate. */
 const clients = new WeakMap<D1Database, Db>();
-function dbFor(env: Bindings): Db {
+export function dbFor(env: Bindings): Db {
   let db = clients.get(env.DB);
   if (!db) {
     db = drizzle(env.DB, { schema });
@@ -67,6 +69,8 @@ export function createApp() {
     c.set("db", dbFor(c.env));
     await next();
   });
+  // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).
+  app.use("*", webhookProducer());
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
   app.use("/v1/*", etags());
 
@@ -95,6 +99,7 @@ export function createApp() {
   app.route("/v1/api-keys", apiKeys);
   app.route("/v1/events", events);
   app.route("/v1/signing-keys", signingKeys);
+  app.route("/v1/webhooks", webhooks);
 
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get(
