@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { errorRegistry } from "../lib/errors";
-import { docOf, type RouteDoc } from "./registry";
+import { describedWebhooks, docOf, type RouteDoc } from "./registry";
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 
@@ -179,6 +179,29 @@ export function openApiDocument(app: Hono<any>) {
     };
   }
 
+  const webhooks: Record<string, unknown> = {};
+  for (const [name, hook] of describedWebhooks()) {
+    webhooks[name] = {
+      post: {
+        operationId: `webhook${name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
+        summary: hook.summary,
+        description: hook.description,
+        tags: ["Webhooks"],
+        parameters: Object.entries(hook.headers).map(([header, description]) => ({
+          name: header,
+          in: "header",
+          required: true,
+          description,
+          schema: { type: "string" },
+        })),
+        requestBody: { required: true, content: { "application/json": { schema: jsonSchema(components, hook.payload, "output") } } },
+        responses: {
+          "2XX": { description: "Received. Anything else (3xx included), or no answer within 15 s, is retried." },
+        },
+      },
+    };
+  }
+
   return {
     openapi: "3.1.0",
     info: {
@@ -195,5 +218,6 @@ export function openApiDocument(app: Hono<any>) {
       schemas: { Problem: ProblemSchema, ...components.schemas },
     },
     paths,
+    ...(Object.keys(webhooks).length ? { webhooks } : {}),
   };
 }

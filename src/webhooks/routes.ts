@@ -4,7 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
-import { describe, docOf, recordDoc } from "../openapi/registry";
+import { describe, describeWebhook, docOf, recordDoc } from "../openapi/registry";
 import {
   CreatedWebhook,
   CreateWebhookBody,
@@ -17,6 +17,7 @@ import {
   Webhook,
   WebhookIdParam,
   WebhookList,
+  WebhookPayload,
 } from "./schemas";
 import {
   createWebhook,
@@ -191,3 +192,16 @@ webhooks.post(
     return c.json(presentDelivery(await retryDelivery(c, c.var.principal, id, delivery_id)), 202);
   },
 );
+
+describeWebhook("event", {
+  summary: "An event, pushed to a webhook endpoint",
+  description:
+    "POST <url> for every event recorded while the endpoint exists and is enabled and matching its events filter (and for webhook.test), with Content-Type: application/json. Verify the signature (e.g. standardwebhooks' Webhook.verify with the endpoint's secret) before trusting the body, and drop duplicates by webhook-id: delivery is at least once, and order is not guaranteed (event ids sort by time). A 2xx within 15 s is a success; anything else, a 3xx included (redirects are not followed), is retried after the delays of WEBHOOK_RETRY_SCHEDULE (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then the delivery is failed. 50 failed event deliveries in a row disable the endpoint.",
+  headers: {
+    "webhook-id": "The event id (evt_…): the same on every retry of this delivery.",
+    "webhook-timestamp": "Unix seconds of this attempt; refuse timestamps far from your clock (replays).",
+    "webhook-signature":
+      "v1,<base64 HMAC-SHA256 keyed with the secret's base64-decoded bytes (after whsec_) over \"<webhook-id>.<webhook-timestamp>.<body>\">; for 24 h after a rotation two signatures, space-separated (one per valid secret).",
+  },
+  payload: WebhookPayload,
+});
