@@ -36,6 +36,8 @@ export interface Outgoing {
  * (undispatched events, overdue pending deliveries), so a queue hiccup costs latency, not events.
  */
 export async function enqueue(env: Bindings, messages: (WebhookMessage | Outgoing)[]): Promise<void> {
+  // A runtime configured without the queue (a bare Miniflare, say) delivers no webhooks at all.
+  if (!env.WEBHOOK_QUEUE) return;
   const items = messages.map((m) => ("body" in m ? m : { body: m }));
   for (let i = 0; i < items.length; i += SEND_BATCH_LIMIT) {
     const chunk = items.slice(i, i + SEND_BATCH_LIMIT).map((m) => ({
