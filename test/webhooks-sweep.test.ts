@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { WEBHOOK_SWEEP_CRON } from "../src/webhooks/sweep";
@@ -15,9 +15,7 @@ beforeAll(installReceiver);
 
 /** Runs the cron the way Cloudflare does: the worker's scheduled() with the sweep's cron. */
 async function sweep(at = Date.now()) {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: WEBHOOK_SWEEP_CRON, scheduledTime: at }), env, ctx);
-  await waitOnExecutionContext(ctx);
+  await worker.scheduled(createScheduledController({ cron: WEBHOOK_SWEEP_CRON, scheduledTime: at }), env);
 }
 
 const countDeliveries = async (endpointId: string, kind = "event") =>

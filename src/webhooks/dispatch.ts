@@ -21,15 +21,15 @@ function fanOutStep(db: Db, now: string) {
   return [
     db.all<{ id: string }>(sql`WITH chunk AS (${nextEvents})
       INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, kind, payload, status, next_attempt_at, created_at, updated_at)
-      SELECT 'whd_' || lower(hex(randomblob(13))), e.tenant_id, w.id, e.id, e.type, 'event',
-        json_object('id', e.id, 'type', e.type, 'created_at', e.created_at, 'tenant_id', e.tenant_id, 'data', json(e.data)),
+      SELECT 'whd_' || lower(hex(randomblob(13))), c.tenant_id, w.id, c.id, c.type, 'event',
+        json_object('id', c.id, 'type', c.type, 'created_at', c.created_at, 'tenant_id', c.tenant_id, 'data', json(c.data)),
         'pending', ${now}, ${now}, ${now}
-      FROM chunk e
-      JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id
-      JOIN tenants t ON t.id = e.tenant_id AND t.deleted_at IS NULL
-      WHERE w.enabled = 1 AND w.enabled_since <= e.created_at
-        AND EXISTS (SELECT 1 FROM json_each(w.events) f WHERE f.value IN ('*', e.type))
-      ORDER BY e.seq
+      FROM chunk c
+      JOIN webhook_endpoints w ON w.tenant_id = c.tenant_id
+      JOIN tenants t ON t.id = c.tenant_id AND t.deleted_at IS NULL
+      WHERE w.enabled = 1 AND w.enabled_since <= c.created_at
+        AND EXISTS (SELECT 1 FROM json_each(w.events) f WHERE f.value IN ('*', c.type))
+      ORDER BY c.seq
       ON CONFLICT (endpoint_id, event_id) DO NOTHING
       RETURNING id`),
     db.get<{ last_seq: number; more: number }>(sql`WITH chunk AS (${nextEvents})

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Bindings } from "../env";
 import { MAX_QUEUE_DELAY_SECONDS } from "./config";
 import type { WebhookMessage } from "./messages";
@@ -22,8 +22,19 @@ export function webhookProducer(): MiddlewareHandler<AppEnv> {
     await next();
     if (SAFE_METHODS.has(c.req.method) || NOTHING_WRITTEN.has(c.res.status)) return;
     if (c.env.WEBHOOK_TEST_DROP_ENQUEUE === "true") return; // fault injection: see vitest.config.ts
-    c.executionCtx.waitUntil(enqueue(c.env, [{ kind: "dispatch" }]));
+    afterResponse(c, enqueue(c.env, [{ kind: "dispatch" }]));
   };
+}
+
+/** Lets `work` finish after the response is sent (waitUntil), where the runtime gives a context. */
+export function afterResponse(c: Context<AppEnv>, work: Promise<void>): void {
+  let ctx: typeof c.executionCtx | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    ctx = undefined; // app.fetch called without one (a bare test harness): the work still runs
+  }
+  ctx?.waitUntil(work);
 }
 
 export interface Outgoing {

@@ -8,7 +8,7 @@ import { newId } from "../lib/ids";
 import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { allowsInsecureUrls, PREVIOUS_SECRET_TTL_MS } from "./config";
-import { deliverMessages, enqueue } from "./producer";
+import { afterResponse, deliverMessages, enqueue } from "./producer";
 import {
   claimManualRetry,
   countDeliveriesStatement,
@@ -211,7 +211,7 @@ export async function sendTestEvent(c: Ctx, p: Principal, id: string) {
   const deliveryId = newId("whd");
   const created = await insertTestDelivery(c.var.db, { id: deliveryId, tenantId, endpointId: id, eventId, payload, now });
   if (!created) throw disabled();
-  c.executionCtx.waitUntil(enqueue(c.env, deliverMessages([deliveryId])));
+  afterResponse(c, enqueue(c.env, deliverMessages([deliveryId])));
   return (await findDelivery(c.var.db, tenantId, id, deliveryId))!;
 }
 
@@ -226,7 +226,7 @@ export async function retryDelivery(c: Ctx, p: Principal, id: string, deliveryId
     if (current.status === "pending") throw new ApiError("delivery_pending", "The delivery is still pending: its next attempt is scheduled.");
     throw disabled();
   }
-  c.executionCtx.waitUntil(enqueue(c.env, deliverMessages([deliveryId])));
+  afterResponse(c, enqueue(c.env, deliverMessages([deliveryId])));
   return (await findDelivery(c.var.db, tenantId, id, deliveryId))!;
 }
 
