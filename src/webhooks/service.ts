@@ -1,3 +1,4 @@
+import type { SQLiteRaw } from "drizzle-orm/sqlite-core/query-builders/raw";
 import type { Context } from "hono";
 import { requirePermission, tenantOf, type Principal } from "../auth/principal";
 import { batch } from "../db/batch";
@@ -5,7 +6,16 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { etagOf, expectedVersion, preconditionFailed } from "../lib/etag";
 import { newId } from "../lib/ids";
-import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
+import {
+  cursorPage,
+  keysetCondition,
+  numberedPage,
+  orderBy,
+  resolvePagination,
+  type PaginationInput,
+  type SortableField,
+  type SortTerm,
+} from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { allowsInsecureUrls, PREVIOUS_SECRET_TTL_MS } from "./config";
 import { afterResponse, deliverMessages, enqueue } from "./producer";
@@ -29,6 +39,7 @@ import {
   type DeliveryRow,
   type EndpointChanges,
   type EndpointRow,
+  type ListOptions,
 } from "./repo";
 import type { CreateWebhookInput, PatchWebhookInput } from "./schemas";
 import { TEST_EVENT_TYPE } from "./schemas";
@@ -106,22 +117,36 @@ export async function createWebhook(c: Ctx, p: Principal, input: CreateWebhookIn
 
 export async function listWebhooks(c: Ctx, p: Principal, input: PaginationInput) {
   const tenantId = reader(p);
-  const db = c.var.db;
-  const scope = `webhooks:${tenantId}`;
+  return pagedList(c, input, `webhooks:${tenantId}`, ENDPOINT_ORDER, ENDPOINT_SORT, presentWebhook, {
+    list: (o) => listEndpointsStatement(c.var.db, tenantId, o),
+    count: () => countEndpointsStatement(c.var.db, tenantId),
+  });
+}
+
+/** One list in either pagination mode: a page with its total (one batch), or a keyset page. */
+async function pagedList<R extends Record<string, unknown>, T>(
+  c: Ctx,
+  input: PaginationInput,
+  scope: string,
+  order: SortTerm[],
+  sort: Record<string, SortableField>,
+  present: (row: R) => T,
+  q: { list: (o: ListOptions) => SQLiteRaw<R[]>; count: () => SQLiteRaw<{ total: number } | undefined> },
+) {
   const pg = resolvePagination(input, scope);
   if (pg.mode === "page") {
-    const [rows, count] = await batch(db, [
-      listEndpointsStatement(db, tenantId, { order: orderBy(ENDPOINT_ORDER, ENDPOINT_SORT), limit: pg.pageSize, offset: (pg.page - 1) * pg.pageSize }),
-      countEndpointsStatement(db, tenantId),
+    const [rows, count] = await batch(c.var.db, [
+      q.list({ order: orderBy(order, sort), limit: pg.pageSize, offset: (pg.page - 1) * pg.pageSize }),
+      q.count(),
     ]);
-    return numberedPage(rows.map(presentWebhook), count?.total, pg);
+    return numberedPage(rows.map(present), count?.total, pg);
   }
-  const rows = await listEndpointsStatement(db, tenantId, {
-    where: pg.cursor ? keysetCondition(ENDPOINT_ORDER, ENDPOINT_SORT, pg.cursor) : undefined,
-    order: orderBy(ENDPOINT_ORDER, ENDPOINT_SORT, pg.cursor?.dir === "prev"),
+  const rows = await q.list({
+    where: pg.cursor ? keysetCondition(order, sort, pg.cursor) : undefined,
+    order: orderBy(order, sort, pg.cursor?.dir === "prev"),
     limit: pg.limit + 1,
   });
-  return cursorPage(rows, pg, ENDPOINT_ORDER, ENDPOINT_SORT, scope, presentWebhook);
+  return cursorPage(rows, pg, order, sort, scope, present);
 }
 
 async function endpointOr404(c: Ctx, tenantId: string, id: string): Promise<EndpointRow> {
@@ -233,20 +258,8 @@ export async function retryDelivery(c: Ctx, p: Principal, id: string, deliveryId
 export async function listDeliveries(c: Ctx, p: Principal, id: string, input: PaginationInput) {
   const tenantId = reader(p);
   await endpointOr404(c, tenantId, id);
-  const db = c.var.db;
-  const scope = `webhook-deliveries:${tenantId}:${id}`;
-  const pg = resolvePagination(input, scope);
-  if (pg.mode === "page") {
-    const [rows, count] = await batch(db, [
-      listDeliveriesStatement(db, tenantId, id, { order: orderBy(DELIVERY_ORDER, DELIVERY_SORT), limit: pg.pageSize, offset: (pg.page - 1) * pg.pageSize }),
-      countDeliveriesStatement(db, tenantId, id),
-    ]);
-    return numberedPage(rows.map(presentDelivery), count?.total, pg);
-  }
-  const rows = await listDeliveriesStatement(db, tenantId, id, {
-    where: pg.cursor ? keysetCondition(DELIVERY_ORDER, DELIVERY_SORT, pg.cursor) : undefined,
-    order: orderBy(DELIVERY_ORDER, DELIVERY_SORT, pg.cursor?.dir === "prev"),
-    limit: pg.limit + 1,
+  return pagedList(c, input, `webhook-deliveries:${tenantId}:${id}`, DELIVERY_ORDER, DELIVERY_SORT, presentDelivery, {
+    list: (o) => listDeliveriesStatement(c.var.db, tenantId, id, o),
+    count: () => countDeliveriesStatement(c.var.db, tenantId, id),
   });
-  return cursorPage(rows, pg, DELIVERY_ORDER, DELIVERY_SORT, scope, presentDelivery);
 }
