@@ -15,7 +15,6 @@ export default {
   fetch: app.fetch,
   /** Daily: makes sure the key store's rotation alarm is armed (rotation itself is the alarm's). Every minute: the webhook sweep. */
   async scheduled(controller, env) {
-    // Every minute: the webhook sweep (src/webhooks/sweep.ts); daily: the key store check.
     if (controller.cron === WEBHOOK_SWEEP_CRON) {
       await sweepWebhooks(env, controller.scheduledTime);
       return;

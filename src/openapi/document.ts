@@ -28,6 +28,9 @@ const ProblemSchema = {
 
 type JsonObject = Record<string, unknown>;
 
+/** `/v1/users/me` → `V1UsersMe`: separators dropped, the character after each upper-cased. */
+const camelCase = (text: string) => text.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""));
+
 /**
  * Shared schemas of the document. zod puts the definitions a schema reuses (named schemas such as
  * `Tenant`, recursive ones such as a JSON value) under the schema's own `$defs` and refers to them
@@ -158,7 +161,7 @@ export function openApiDocument(app: Hono<any>) {
     };
     paths[path] ??= {};
     paths[path][op.method.toLowerCase()] = {
-      operationId: `${op.method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
+      operationId: `${op.method.toLowerCase()}${camelCase(path.replace(/[{}]/g, ""))}`,
       summary: op.summary ?? `${op.method} ${path}`,
       ...(op.description ? { description: op.description } : {}),
       tags: op.tags ?? [],
@@ -183,7 +186,7 @@ export function openApiDocument(app: Hono<any>) {
   for (const [name, hook] of describedWebhooks()) {
     webhooks[name] = {
       post: {
-        operationId: `webhook${name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
+        operationId: `webhook${camelCase(`-${name}`)}`,
         summary: hook.summary,
         description: hook.description,
         tags: ["Webhooks"],
