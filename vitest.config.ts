@@ -7,8 +7,9 @@ import { buildConsumerWorker } from "./scripts/build-example.mjs";
  * Objects and compatibility date. The committed SQL migrations are handed to the runtime as
  * TEST_MIGRATIONS and applied by test/apply-migrations.ts; D1 storage is isolated per test file.
  *
- * Two projects: "api" (everything) and "external-idp", the same worker with an external identity
- * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated.
+ * Three projects: "api" (everything), "external-idp", the same worker with an external identity
+ * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated, and
+ * "webhooks-dev" (see below).
  */
 const EXTERNAL_IDP_TESTS = ["test/external-idp.test.ts"];
 /**
@@ -17,6 +18,8 @@ const EXTERNAL_IDP_TESTS = ["test/external-idp.test.ts"];
  * env.CONSUMER), and a 1-second sign-in lock-out so the client's 429 retry waits for real.
  */
 const INTEGRATION_TESTS = ["test/consumer.test.ts", "test/client.test.ts"];
+/** Webhooks as under `npm run dev` (http and loopback allowed), with the enqueue after each request dropped. */
+const WEBHOOK_DEV_TESTS = ["test/webhooks-sweep.test.ts"];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -34,6 +37,10 @@ export default defineConfig(async () => {
           LOGIN_MAX_FAILURES: "5",
           LOGIN_IP_MAX_FAILURES: "20",
           LOGIN_LOCKOUT_SECONDS: "60",
+          // Webhooks: a test key for secrets at rest, retries 1 s apart (3 attempts), a short timeout.
+          WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdefghijklmnop",
+          WEBHOOK_RETRY_SCHEDULE: "1,1",
+          WEBHOOK_TIMEOUT_MS: "500",
           ...extra,
         },
       },
@@ -45,7 +52,7 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [workers()],
-          test: { name: "api", include: ["test/**/*.test.ts"], exclude: [...EXTERNAL_IDP_TESTS, ...INTEGRATION_TESTS], ...shared },
+          test: { name: "api", include: ["test/**/*.test.ts"], exclude: [...EXTERNAL_IDP_TESTS, ...INTEGRATION_TESTS, ...WEBHOOK_DEV_TESTS], ...shared },
         },
         {
           plugins: [
@@ -67,6 +74,12 @@ export default defineConfig(async () => {
             ),
           ],
           test: { name: "integration", include: INTEGRATION_TESTS, ...shared },
+        },
+        {
+          // Fault injection: the enqueue after each write is dropped (as if the worker stopped right
+          // after the commit), so only the sweep can deliver; and the insecure-URL setting of dev.
+          plugins: [workers({ WEBHOOK_TEST_DROP_ENQUEUE: "true", WEBHOOK_ALLOW_INSECURE_URLS: "true" })],
+          test: { name: "webhooks-dev", include: WEBHOOK_DEV_TESTS, ...shared },
         },
         {
           plugins: [

@@ -25,6 +25,8 @@ import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
 import { signingKeys } from "./keys/routes";
 import { principal } from "./rpc/routes";
+import { webhooks } from "./webhooks/routes";
+import { webhookProducer } from "./webhooks/producer";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
@@ -68,6 +70,8 @@ export function createApp() {
     c.set("db", dbFor(c.env));
     await next();
   });
+  // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).
+  app.use("*", webhookProducer());
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
   app.use("/v1/*", etags());
 
@@ -97,6 +101,7 @@ export function createApp() {
   app.route("/v1/events", events);
   app.route("/v1/signing-keys", signingKeys);
   app.route("/v1/principal", principal);
+  app.route("/v1/webhooks", webhooks);
 
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get(

@@ -17,7 +17,9 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
         code: "unrecognized_key",
       }));
     }
-    return [{ path: base.join("."), message: issue.message, code: issue.code }];
+    // A refinement may name its own code (`params: { code: "invalid_webhook_url" }`).
+    const code = issue.code === "custom" && typeof issue.params?.code === "string" ? issue.params.code : issue.code;
+    return [{ path: base.join("."), message: issue.message, code }];
   });
 }
 
