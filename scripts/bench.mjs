@@ -188,9 +188,21 @@ async function main() {
       ? "in memory, under /dev/shm, so local D1 does not wait on this machine's disk"
       : `under ${relative(root, state.dir) || state.dir}`,
   });
-  writeFileSync(outFile, markdown);
+  writeFileSync(outFile, markdown + keptSections(outFile));
   if (state.inMemory) rmSync(state.dir, { recursive: true, force: true });
   log(`\nWrote ${relative(root, outFile)} and ${relative(root, chartFile)} (raw numbers: .bench/results.json).`);
+}
+
+/** Sections other benches own (scripts/bench/rpc.mjs), kept across a rewrite of BENCHMARKS.md. */
+function keptSections(file) {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+  const kept = text.match(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->/g) ?? [];
+  return kept.map((section) => `\n${section}\n`).join("");
 }
 
 main().catch(async (error) => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run dev [-- <wrangler dev flags>]`: local development with no setup.
 //
-// 1. Creates `.dev.vars` (git-ignored) with a random development BOOTSTRAP_API_KEY if missing.
+// 1. Creates `.dev.vars` (git-ignored) with a random development BOOTSTRAP_API_KEY if missing, and
+//    a WEBHOOK_SECRET_KEY (webhook secrets are stored encrypted with it) if it has none.
 // 2. Applies the D1 migrations to local storage (into `--persist-to DIR` when given, so the
 //    server below reads the same database).
 // 3. Prints the platform key and a curl that creates a first tenant.
@@ -9,7 +10,7 @@
 //    with its code.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -63,6 +64,11 @@ if (!existsSync(devVarsPath)) {
   );
   console.log("Created .dev.vars with a new development BOOTSTRAP_API_KEY.");
 }
+// A development key for webhook signing secrets at rest; added to an older .dev.vars as well.
+if (!readDevVar("WEBHOOK_SECRET_KEY")) {
+  appendFileSync(devVarsPath, `WEBHOOK_SECRET_KEY="${randomBytes(32).toString("base64url")}"\n`);
+  console.log("Added a development WEBHOOK_SECRET_KEY to .dev.vars.");
+}
 
 // 2. Local migrations, into the same storage `wrangler dev` will use.
 const persistTo = flagValues("--persist-to").at(-1);
@@ -92,6 +98,7 @@ userplane dev: http://localhost:${port}
   Create a tenant with a first owner:
     curl -X POST http://localhost:${port}/v1/tenants -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '${body}'
   OpenAPI: http://localhost:${port}/openapi.json  Docs: http://localhost:${port}/docs
+  Webhooks run on the local queue; to deliver to http://127.0.0.1 receivers add --var WEBHOOK_ALLOW_INSECURE_URLS:true
 `);
 
 // 4. The dev server, with the user's flags.

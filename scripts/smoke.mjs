@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // `npm run smoke`: the CI smoke test. Starts the app exactly as the README says
 //   npm run dev -- --port <free port> --ip 127.0.0.1 --persist-to <tmp dir> --var BOOTSTRAP_API_KEY:<random>
-// waits for /healthz, runs the main flow over real HTTP (tenant with owner, sign-in, create, list,
-// search, password reset, delete), prints one line per step, then stops the server by the process id
-// it spawned and checks that nothing is left listening. Exits non-zero on any failure.
+// waits for /healthz, runs the main flow over real HTTP (tenant with owner, sign-in, a webhook to a
+// local receiver on 127.0.0.1, create, list, search, password reset, delete), prints one line per
+// step, then stops the server by the process id it spawned and checks that nothing is left
+// listening. Exits non-zero on any failure. SMOKE_PORT, SMOKE_RECEIVER_PORT and
+// SMOKE_INSPECTOR_PORT pin the ports (default: free ones, and wrangler's own inspector port).
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -55,11 +58,36 @@ function groupAlive(pgid) {
 
 // --- the server ------------------------------------------------------------------------------
 
-const port = await freePort();
+const port = Number(process.env.SMOKE_PORT) || (await freePort());
 const base = `http://127.0.0.1:${port}`;
 const persistDir = mkdtempSync(join(tmpdir(), "userplane-smoke-"));
 const platformKey = `up_smoke_${randomBytes(24).toString("base64url")}`;
-const devArgs = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--var", `BOOTSTRAP_API_KEY:${platformKey}`];
+const devArgs = [
+  "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir,
+  ...(process.env.SMOKE_INSPECTOR_PORT ? ["--inspector-port", process.env.SMOKE_INSPECTOR_PORT] : []),
+  "--var", `BOOTSTRAP_API_KEY:${platformKey}`, "WEBHOOK_ALLOW_INSECURE_URLS:true",
+];
+
+// --- the webhook receiver: a tiny HTTP server on 127.0.0.1 that records what it is sent ------------
+
+const receiverPort = Number(process.env.SMOKE_RECEIVER_PORT) || (await freePort());
+const hooksReceived = [];
+const receiver = createHttpServer((req, res) => {
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    hooksReceived.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+    res.writeHead(200).end("ok");
+  });
+});
+await new Promise((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
+
+/** Standard Webhooks verification: one of the v1 signatures is the HMAC of "<id>.<timestamp>.<body>". */
+function signedBy(secret, { headers, body }) {
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const expected = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest("base64");
+  return String(headers["webhook-signature"] ?? "").split(" ").includes(`v1,${expected}`);
+}
 const output = [];
 
 console.log(`Starting: npm run dev -- ${devArgs.join(" ").replace(platformKey, "<random key>")}`);
@@ -180,10 +208,29 @@ const steps = [
     check(token.token_type === "Bearer" && typeof token.access_token === "string", "no Bearer access_token");
     state.owner = token.access_token;
   }],
+  ["owner points a webhook at a local receiver on 127.0.0.1 (POST /v1/webhooks)", async () => {
+    const hook = expectStatus(
+      await http("POST", "/v1/webhooks", { token: state.owner, body: { url: `http://127.0.0.1:${receiverPort}/hook`, events: ["user.created"] } }),
+      201,
+      "create webhook",
+    );
+    check(hook.id?.startsWith("whk_") && hook.secret?.startsWith("whsec_"), `unexpected webhook ${JSON.stringify(hook)}`);
+    state.hookSecret = hook.secret;
+  }],
   ["owner creates a user with a password (POST /v1/users)", async () => {
     const user = expectStatus(await http("POST", "/v1/users", { token: state.owner, body: person }), 201, "create user");
     check(user.id?.startsWith("usr_") && user.has_password === true, `unexpected user ${JSON.stringify(user)}`);
     state.userId = user.id;
+  }],
+  ["the user.created event reaches the receiver over real HTTP, signed (Standard Webhooks)", async () => {
+    const deadline = Date.now() + 30_000;
+    while (hooksReceived.length === 0 && Date.now() < deadline) await sleep(200);
+    check(hooksReceived.length === 1, `the receiver got ${hooksReceived.length} deliveries`);
+    const [got] = hooksReceived;
+    const event = JSON.parse(got.body);
+    check(event.type === "user.created" && event.data?.user_id === state.userId, `unexpected delivery ${got.body}`);
+    check(got.headers["webhook-id"] === event.id, "webhook-id is not the event id");
+    check(signedBy(state.hookSecret, got), "the signature does not verify with the endpoint's secret");
   }],
   ["the list shows the owner and the user (GET /v1/users)", async () => {
     const page = expectStatus(await http("GET", "/v1/users?limit=50", { token: state.owner }), 200, "list");
@@ -256,6 +303,7 @@ for (const [name, step] of steps) {
 const skipped = steps.length - passed - failed;
 
 const stop = await stopServer();
+receiver.close();
 rmSync(persistDir, { recursive: true, force: true });
 if (stop.forced) {
   failed++;

@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./env";
+import type { AppEnv, Bindings, Db } from "./env";
+import { dbOver } from "./db/client";
 import { ApiError, problemBody } from "./lib/errors";
 import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
@@ -25,6 +26,9 @@ import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
 import { signingKeys } from "./keys/routes";
+import { principal } from "./rpc/routes";
+import { webhooks } from "./webhooks/routes";
+import { webhookProducer } from "./webhooks/producer";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
@@ -46,6 +50,17 @@ const PUBLIC_ROUTES = new Set([
  */
 const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method !== "ALL");
 
+/** A drizzle client over the `DB` binding itself (the primary), for work outside a request: RPC, queue consumer, sweep. */
+const clients = new WeakMap<D1Database, Db>();
+export function dbFor(env: Bindings): Db {
+  let db = clients.get(env.DB);
+  if (!db) {
+    db = dbOver(env.DB);
+    clients.set(env.DB, db);
+  }
+  return db;
+}
+
 /** Builds the userplane API: middleware order, routes, and the one problem+json error renderer. */
 export function createApp() {
   // `/v1/users/` is `/v1/users`: the 405 matcher (src/lib/method-matcher.ts) and the public-route
@@ -55,6 +70,8 @@ export function createApp() {
   app.use("*", requestId());
   app.use("*", cors());
   app.use("*", dbSession());
+  // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).
+  app.use("*", webhookProducer());
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
   app.use("/v1/*", etags());
 
@@ -83,6 +100,8 @@ export function createApp() {
   app.route("/v1/api-keys", apiKeys);
   app.route("/v1/events", events);
   app.route("/v1/signing-keys", signingKeys);
+  app.route("/v1/principal", principal);
+  app.route("/v1/webhooks", webhooks);
 
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get(

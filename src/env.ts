@@ -6,6 +6,7 @@ import type { KeyStore } from "./keys/key-store";
 import type { TenantCoordinator } from "./coordinator/tenant-coordinator";
 import type { Throttle } from "./auth/throttle";
 import type { ResetTokens } from "./resets/reset-tokens";
+import type { WebhookMessage } from "./webhooks/messages";
 
 /** Bindings and configuration the Worker receives (wrangler.toml, secrets, `.dev.vars`). */
 export interface Bindings {
@@ -38,6 +39,18 @@ export interface Bindings {
   CORS_ORIGINS?: string;
   /** Key of the MAC on X-Userplane-Bookmark (default: derived from BOOTSTRAP_API_KEY). */
   BOOKMARK_SECRET?: string;
+  /** Webhooks (src/webhooks): the delivery queue, whose consumer is this worker. */
+  WEBHOOK_QUEUE: Queue<WebhookMessage>;
+  /** Secret: the key webhook signing secrets are encrypted with in D1 (≥ 32 characters). */
+  WEBHOOK_SECRET_KEY?: string;
+  /** Seconds between delivery attempts, comma-separated (default 5,300,1800,7200,18000,36000,36000). */
+  WEBHOOK_RETRY_SCHEDULE?: string;
+  /** `true`: endpoints may also use http, localhost and loopback addresses (development, tests). */
+  WEBHOOK_ALLOW_INSECURE_URLS?: string;
+  /** How long a receiver has to answer, in milliseconds (default 15000). */
+  WEBHOOK_TIMEOUT_MS?: string;
+  /** Test-only fault injection: `true` drops the enqueue after each request, as if the worker died. */
+  WEBHOOK_TEST_DROP_ENQUEUE?: string;
 }
 
 /** A drizzle client; `$client` is the binding, or the request's D1 session (src/db/client.ts). */

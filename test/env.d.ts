@@ -9,6 +9,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** `{ version, <file>: "sha384-…" }` of the installed swagger-ui-dist (vitest.config.ts). */
       TEST_DOCS_RENDERER: string;
+      /** examples/consumer-worker, in the "integration" project (vitest.config.ts). */
+      CONSUMER: Fetcher;
     }
 
     /** Types `exports` from "cloudflare:workers" (`exports.default.fetch(...)`). */

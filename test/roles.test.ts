@@ -21,7 +21,7 @@ describe("GET /v1/roles", () => {
     expect(res.body.items.map((r: { name: string }) => r.name)).toEqual(["TASK-ADMIN", "admin", "member", "owner"]);
     const byName = Object.fromEntries(res.body.items.map((r: { name: string }) => [r.name, r]));
     expect(byName.owner).toMatchObject({ permissions: ["*"], is_builtin: true });
-    expect(byName.admin.permissions).toEqual(["users:*", "sessions:*", "api_keys:*", "events:*", "roles:read"]);
+    expect(byName.admin.permissions).toEqual(["users:*", "sessions:*", "api_keys:*", "events:*", "webhooks:*", "roles:read"]);
     expect(byName.member).toMatchObject({ permissions: [], is_builtin: true });
     expect(byName["TASK-ADMIN"]).toEqual({
       name: "TASK-ADMIN",

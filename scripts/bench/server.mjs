@@ -72,17 +72,10 @@ const DURABLE_OBJECTS = {
   THROTTLE: "Throttle",
 };
 
-/**
- * Starts the worker with a fresh state directory and applies the migrations.
- * @returns {{ mf, url: URL, db, dispose(): Promise<void> }}
- */
-export async function startServer({ root, scriptPath, stateDir, platformKey }) {
-  const Miniflare = await loadMiniflare(root);
-  rmSync(stateDir, { recursive: true, force: true });
-  mkdirSync(stateDir, { recursive: true });
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0, // a free port, chosen by the OS
+/** userplane's own Miniflare worker options (also one worker among several: scripts/bench/rpc.mjs). */
+export function userplaneWorkerOptions({ scriptPath, platformKey }) {
+  return {
+    name: "userplane",
     modules: true,
     scriptPath,
     modulesRoot: join(scriptPath, ".."),
@@ -101,12 +94,28 @@ export async function startServer({ root, scriptPath, stateDir, platformKey }) {
       LOGIN_IP_MAX_FAILURES: "1000000",
       // PASSWORD_SCRYPT_PARAMS is left unset: sign-in runs at the configured default.
     },
+  };
+}
+
+/**
+ * Starts the worker with a fresh state directory and applies the migrations. `otherWorkers`
+ * (Miniflare worker options) run beside it; userplane stays the one unrouted requests reach.
+ * @returns {{ mf, url: URL, db, dispose(): Promise<void> }}
+ */
+export async function startServer({ root, scriptPath, stateDir, platformKey, otherWorkers = [] }) {
+  const Miniflare = await loadMiniflare(root);
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0, // a free port, chosen by the OS
+    workers: [userplaneWorkerOptions({ scriptPath, platformKey }), ...otherWorkers],
     defaultPersistRoot: stateDir,
     // Request logging sends every request back to this Node process: not part of the worker.
     logRequests: false,
   });
   const url = await mf.ready;
-  const db = await mf.getD1Database("DB");
+  const db = await mf.getD1Database("DB", "userplane");
   const { statements } = migrationStatements(join(root, "migrations"));
   await db.batch(statements.map((s) => db.prepare(s)));
   return { mf, url, db, dispose: () => mf.dispose() };

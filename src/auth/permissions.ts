@@ -13,13 +13,15 @@ export const PERMISSION_CATALOGUE = [
   "api_keys:read",
   "api_keys:write",
   "events:read",
+  "webhooks:read",
+  "webhooks:write",
 ] as const;
 
 export const BUILTIN_ROLES = {
   owner: { description: "Full control of the tenant.", permissions: ["*"] },
   admin: {
-    description: "Manages users, sessions, API keys and events; reads roles.",
-    permissions: ["users:*", "sessions:*", "api_keys:*", "events:*", "roles:read"],
+    description: "Manages users, sessions, API keys, events and webhooks; reads roles.",
+    permissions: ["users:*", "sessions:*", "api_keys:*", "events:*", "webhooks:*", "roles:read"],
   },
   member: { description: "Self-service only.", permissions: [] },
 } as const satisfies Record<string, { description: string; permissions: readonly string[] }>;

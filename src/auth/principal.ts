@@ -12,6 +12,8 @@ export interface Principal {
   userId: string | null;
   sessionId: string | null;
   keyId: string | null;
+  /** A tenant API key's creator: null when a key or a platform principal made it (unset for others). */
+  keyCreatedBy?: string | null;
   roles: string[];
   permissions: string[];
   /** Signed in with a temporary password: only `POST /v1/users/me/password` is allowed. */

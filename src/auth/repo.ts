@@ -89,13 +89,15 @@ export async function findExternalPrincipal(
 export interface ApiKeyRow {
   id: string;
   tenantId: string | null;
+  /** Who created the key (null when a key or a platform principal did). */
+  userId: string | null;
   roles: RoleGrant[];
 }
 
 /** A live API key by the hash of its secret, with its roles' permissions resolved. */
 export async function findApiKeyByHash(db: Db, hash: string, nowIso: string): Promise<ApiKeyRow | null> {
-  const row = await db.get<{ id: string; tenant_id: string | null; roles: string }>(sql`
-    SELECT k.id, k.tenant_id,
+  const row = await db.get<{ id: string; tenant_id: string | null; user_id: string | null; roles: string }>(sql`
+    SELECT k.id, k.tenant_id, k.user_id,
       (SELECT json_group_array(json_object('name', r.name, 'permissions', json(r.permissions)))
          FROM json_each(k.roles) j JOIN roles r ON r.tenant_id = k.tenant_id AND r.name = j.value) AS roles
     FROM api_keys k
@@ -110,7 +112,7 @@ export async function findApiKeyByHash(db: Db, hash: string, nowIso: string): Pr
     name: r.name,
     permissions: permissionsOfRole(r.name, r.permissions),
   }));
-  return { id: row.id, tenantId: row.tenant_id, roles };
+  return { id: row.id, tenantId: row.tenant_id, userId: row.user_id, roles };
 }
 
 /** A live tenant by id or (case-insensitive) slug. */

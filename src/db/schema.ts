@@ -286,3 +286,75 @@ export const liveTenants = sqliteTable("live_tenants", {
   id: integer("id").primaryKey(),
   n: integer("n").notNull(),
 });
+
+/** Webhook endpoints of a tenant (migrations/0008_webhooks.sql); secrets are AES-GCM ciphertexts. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    events: text("events").notNull().default('["*"]'),
+    description: text("description"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** When it was last enabled: events recorded before are not delivered to it. */
+    enabledSince: text("enabled_since").notNull(),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: text("previous_secret_expires_at"),
+    /** Event deliveries that ended failed since the last one that succeeded (50 disables it). */
+    failureStreak: integer("failure_streak").notNull().default(0),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex("webhook_endpoints_tenant_id_uq").on(t.tenantId, t.id),
+    index("webhook_endpoints_created_idx").on(t.tenantId, t.createdAt, t.id),
+  ],
+);
+
+/** One delivery of one event to one endpoint, with its attempts (a JSON array). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    /** `event` or `test` (test deliveries do not count towards auto-disable). */
+    kind: text("kind").notNull().default("event"),
+    payload: text("payload").notNull(),
+    status: text("status").notNull().default("pending"),
+    attempts: text("attempts").notNull().default("[]"),
+    attemptCount: integer("attempt_count").notNull().default(0),
+    manual: integer("manual", { mode: "boolean" }).notNull().default(false),
+    nextAttemptAt: text("next_attempt_at"),
+    lease: text("lease"),
+    leaseUntil: text("lease_until"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_id_uq").on(t.id),
+    uniqueIndex("webhook_deliveries_event_uq").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_endpoint_idx").on(t.tenantId, t.endpointId, t.seq),
+    index("webhook_deliveries_pending_idx").on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    index("webhook_deliveries_created_idx").on(t.createdAt),
+    foreignKey({
+      columns: [t.tenantId, t.endpointId],
+      foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.id],
+    }).onDelete("cascade"),
+  ],
+);
+
+/** The dispatch cursor: events with seq <= last_seq have been fanned out to endpoints. */
+export const webhookDispatch = sqliteTable("webhook_dispatch", {
+  id: integer("id").primaryKey(),
+  lastSeq: integer("last_seq").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});

@@ -84,6 +84,8 @@ export async function purgeTenantRows(db: Db, tenantId: string): Promise<void> {
     db.run(sql`DELETE FROM api_keys WHERE tenant_id = ${tenantId}`),
     db.run(sql`DELETE FROM roles WHERE tenant_id = ${tenantId}`),
     db.run(sql`DELETE FROM idempotency_keys WHERE tenant_id = ${tenantId}`),
+    db.run(sql`DELETE FROM webhook_deliveries WHERE tenant_id = ${tenantId}`),
+    db.run(sql`DELETE FROM webhook_endpoints WHERE tenant_id = ${tenantId}`),
     db.run(sql`DELETE FROM events WHERE tenant_id = ${tenantId}`),
     db.run(sql`DELETE FROM tenants WHERE id = ${tenantId}`),
   ]);

@@ -4,7 +4,7 @@
  */
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
-export type IdPrefix = "ten" | "usr" | "ses" | "key" | "evt" | "req";
+export type IdPrefix = "ten" | "usr" | "ses" | "key" | "evt" | "req" | "whk" | "whd";
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = "";

@@ -19,9 +19,9 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
         code: "unrecognized_key",
       }));
     }
-    // A refinement may name its own code (`params: { code: "invalid_sort" }`).
-    const named = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
-    return [{ path: base.join("."), message: issue.message, code: typeof named === "string" ? named : issue.code }];
+    // A refinement may name its own code (`params: { code: "invalid_webhook_url" }`).
+    const code = issue.code === "custom" && typeof issue.params?.code === "string" ? issue.params.code : issue.code;
+    return [{ path: base.join("."), message: issue.message, code }];
   });
 }
 

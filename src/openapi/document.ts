@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { errorRegistry } from "../lib/errors";
-import { docOf, type RouteDoc } from "./registry";
+import { describedWebhooks, docOf, type RouteDoc } from "./registry";
 import { BOOKMARK_HEADER } from "../db/bookmark";
 import { SESSION_START } from "../middleware/db-session";
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS } from "../middleware/cors";
@@ -30,6 +30,9 @@ const ProblemSchema = {
 };
 
 type JsonObject = Record<string, unknown>;
+
+/** `/v1/users/me` → `V1UsersMe`: separators dropped, the character after each upper-cased. */
+const camelCase = (text: string) => text.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""));
 
 /**
  * Shared schemas of the document. zod puts the definitions a schema reuses (named schemas such as
@@ -186,7 +189,7 @@ export function openApiDocument(app: Hono<any>) {
     }
     paths[path] ??= {};
     paths[path][op.method.toLowerCase()] = {
-      operationId: `${op.method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
+      operationId: `${op.method.toLowerCase()}${camelCase(path.replace(/[{}]/g, ""))}`,
       summary: op.summary ?? `${op.method} ${path}`,
       ...(op.description ? { description: op.description } : {}),
       tags: op.tags ?? [],
@@ -204,6 +207,29 @@ export function openApiDocument(app: Hono<any>) {
           }
         : {}),
       responses,
+    };
+  }
+
+  const webhooks: Record<string, unknown> = {};
+  for (const [name, hook] of describedWebhooks()) {
+    webhooks[name] = {
+      post: {
+        operationId: `webhook${camelCase(`-${name}`)}`,
+        summary: hook.summary,
+        description: hook.description,
+        tags: ["Webhooks"],
+        parameters: Object.entries(hook.headers).map(([header, description]) => ({
+          name: header,
+          in: "header",
+          required: true,
+          description,
+          schema: { type: "string" },
+        })),
+        requestBody: { required: true, content: { "application/json": { schema: jsonSchema(components, hook.payload, "output") } } },
+        responses: {
+          "2XX": { description: "Received. Anything else (3xx included), or no answer within 15 s, is retried." },
+        },
+      },
     };
   }
 
@@ -231,5 +257,6 @@ export function openApiDocument(app: Hono<any>) {
       schemas: { Problem: ProblemSchema, ...components.schemas },
     },
     paths,
+    ...(Object.keys(webhooks).length ? { webhooks } : {}),
   };
 }

@@ -40,3 +40,20 @@ export function describe(doc: Omit<RouteDoc, "json" | "query" | "param" | "secur
   recordDoc(mw, { security: "bearer", ...doc });
   return mw;
 }
+
+/** An outgoing call the API makes (OpenAPI 3.1 top-level `webhooks`): name → what is POSTed. */
+export interface WebhookDoc {
+  summary: string;
+  description: string;
+  /** Request headers the receiver gets, with what each means. */
+  headers: Record<string, string>;
+  payload: z.ZodType;
+}
+
+const webhookDocs = new Map<string, WebhookDoc>();
+
+export function describeWebhook(name: string, doc: WebhookDoc): void {
+  webhookDocs.set(name, doc);
+}
+
+export const describedWebhooks = (): ReadonlyMap<string, WebhookDoc> => webhookDocs;

@@ -1,0 +1,71 @@
+import type { Bindings } from "../env";
+import { ApiError } from "../lib/errors";
+
+/**
+ * Signing secrets at rest: AES-256-GCM under a key derived (HKDF-SHA-256) from the
+ * WEBHOOK_SECRET_KEY secret binding, with the endpoint id as additional data so a ciphertext
+ * copied onto another row does not open. A D1 dump alone therefore signs nothing.
+ * Stored form: `v1.<base64 iv>.<base64 ciphertext>`.
+ */
+const MIN_KEY_LENGTH = 32;
+const encoder = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+
+const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+
+/**
+ * The key, or a 503 naming the missing secret: a deployment without WEBHOOK_SECRET_KEY cannot
+ * create endpoints (nor sign deliveries) rather than store secrets in clear.
+ */
+function boxKey(env: Bindings): Promise<CryptoKey> {
+  const secret = env.WEBHOOK_SECRET_KEY;
+  if (!secret || secret.length < MIN_KEY_LENGTH) {
+    throw new ApiError(
+      "service_unavailable",
+      `Webhooks are not configured: set the WEBHOOK_SECRET_KEY secret (at least ${MIN_KEY_LENGTH} random characters, e.g. \`openssl rand -base64 32\`).`,
+    );
+  }
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle
+      .importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"])
+      .then((material) =>
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("userplane webhook secrets v1") },
+          material,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["encrypt", "decrypt"],
+        ),
+      );
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** Fails with the 503 above when WEBHOOK_SECRET_KEY is missing (checked before anything is written). */
+export async function assertSecretKey(env: Bindings): Promise<void> {
+  await boxKey(env);
+}
+
+export async function sealSecret(env: Bindings, endpointId: string, secret: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(endpointId) },
+    await boxKey(env),
+    encoder.encode(secret),
+  );
+  return `v1.${b64(iv)}.${b64(new Uint8Array(sealed))}`;
+}
+
+export async function openSecret(env: Bindings, endpointId: string, stored: string): Promise<string> {
+  const [version, iv, data] = stored.split(".");
+  if (version !== "v1" || !iv || !data) throw new Error("unknown webhook secret format");
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: unb64(iv), additionalData: encoder.encode(endpointId) },
+    await boxKey(env),
+    unb64(data),
+  );
+  return new TextDecoder().decode(plain);
+}
