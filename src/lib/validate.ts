@@ -2,8 +2,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { validator } from "hono/validator";
 import type { z } from "zod";
-import { type FieldError, validationError } from "./errors";
-import { recordDoc, type RouteDoc } from "../openapi/registry";
+import { ApiError, errorRegistry, type ErrorCode, type FieldError, validationError } from "./errors";
+import { docOf, recordDoc, type RouteDoc } from "../openapi/registry";
 import type { AppEnv } from "../env";
 
 type Target = "json" | "query" | "param";
@@ -30,14 +30,15 @@ interface Spec {
   schema: z.ZodType;
 }
 
-/** Validator middleware → what it checks, so the first validator of a route can check them all. */
-const specs = new WeakMap<object, Spec>();
 /** Per request: every target's parsed value, once the route's validators have all passed. */
 const validated = new WeakMap<Context, Map<Target, unknown>>();
 
+const TARGETS: readonly Target[] = ["param", "query", "json"];
+
 /**
- * The validators of the route being served: the handlers after the current one that belong to
- * the same registration (Hono keeps one route entry per handler, all with its method and path).
+ * The schemas the route being served validates: those its handlers after the current one
+ * document (Hono keeps one route entry per handler, all with the registration's method and
+ * path). Read from the OpenAPI records, so a middleware wrapping a validator counts too.
  */
 function routeSpecs(c: Context): Spec[] {
   const routes = matchedRoutes(c);
@@ -47,10 +48,23 @@ function routeSpecs(c: Context): Spec[] {
   for (let i = c.req.routeIndex; i < routes.length; i++) {
     const r = routes[i]!;
     if (r.method !== current.method || r.path !== current.path) break;
-    const spec = specs.get(r.handler);
-    if (spec) found.push(spec);
+    const doc = docOf(r.handler);
+    for (const target of TARGETS) {
+      const schema = doc?.[target];
+      if (schema && !found.some((f) => f.target === target)) found.push({ target, schema });
+    }
   }
   return found;
+}
+
+/**
+ * The one 422 for all bad fields. When every one fails for the same registered problem code (a
+ * refinement's `params.code`, e.g. `invalid_webhook_url`), the problem is that code.
+ */
+function invalidRequest(errors: FieldError[]): ApiError {
+  const code = errors[0]!.code;
+  const shared = code in errorRegistry && errorRegistry[code as ErrorCode].status === 422 && errors.every((e) => e.code === code);
+  return shared ? new ApiError(code as ErrorCode, errors[0]!.message, errors) : validationError(errors);
 }
 
 /** The raw value a target holds, read the way Hono's validator reads it. */
@@ -69,8 +83,8 @@ async function rawValue(c: Context, target: Target): Promise<unknown> {
  * request, wherever it is; nothing runs between validators with half-checked input.
  */
 async function validateRoute(c: Context, own: Spec, ownValue: unknown): Promise<Map<Target, unknown>> {
-  const all = routeSpecs(c);
-  if (!all.includes(own)) all.unshift(own);
+  const all = routeSpecs(c).filter((spec) => spec.target !== own.target);
+  all.unshift(own);
   const results = new Map<Target, unknown>();
   const errors: FieldError[] = [];
   for (const spec of all) {
@@ -79,7 +93,7 @@ async function validateRoute(c: Context, own: Spec, ownValue: unknown): Promise<
     if (parsed.success) results.set(spec.target, parsed.data);
     else errors.push(...fieldErrors(parsed.error.issues));
   }
-  if (errors.length > 0) throw validationError(errors);
+  if (errors.length > 0) throw invalidRequest(errors);
   validated.set(c, results);
   return results;
 }
@@ -92,14 +106,14 @@ async function validateRoute(c: Context, own: Spec, ownValue: unknown): Promise<
 function validate<T extends z.ZodType, K extends Target>(target: K, schema: T) {
   const spec: Spec = { target, schema };
   const mw = validator(target, async (value, c): Promise<z.output<T>> => {
-    const results = validated.get(c) ?? (await validateRoute(c, spec, value));
+    const earlier = validated.get(c);
+    const results = earlier?.has(target) ? earlier : await validateRoute(c, spec, value);
     return results.get(target) as z.output<T>;
   }) as MiddlewareHandler<
     AppEnv,
     string,
     { in: { [P in K]: z.input<T> }; out: { [P in K]: z.output<T> } }
   >;
-  specs.set(mw, spec);
   recordDoc(mw as MiddlewareHandler, { [target]: schema } as Partial<RouteDoc>);
   return mw;
 }
