@@ -23,11 +23,14 @@ import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
+import { importExport } from "./import/routes";
 import { signingKeys } from "./keys/routes";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Routes that take bigger bodies than the rest (a thousand users with their metadata). */
+const LARGE_BODY_ROUTES = { "POST /v1/users/import": 5 * 1024 * 1024 };
 /** Deepest JSON nesting a request body may have (metadata documents included). */
 const MAX_BODY_DEPTH = 64;
 
@@ -67,7 +70,7 @@ export function createApp() {
     c.set("db", dbFor(c.env));
     await next();
   });
-  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
+  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH, largerFor: LARGE_BODY_ROUTES }));
   app.use("/v1/*", etags());
 
   app.use(
@@ -85,6 +88,7 @@ export function createApp() {
   // Sub-resources of users first: their paths are longer, but keeping them ahead of
   // `/v1/users/:id` makes the order obvious.
   app.route("/v1/users/me/shares", shares);
+  app.route("/v1/users", importExport);
   app.route("/v1/users", managedUsers);
   app.route("/v1/users", passwords);
   app.route("/v1/users", sessions);
