@@ -114,10 +114,10 @@ class Planner {
 
   private applyItem(item: ImportUserInput): Omit<ItemResult, "index"> {
     const keep = (this.input.options.ids ?? "keep") === "keep";
+    if (keep && item.id && this.input.takenIds.has(item.id)) fail("id", "Another user already has this id (ids are unique across the deployment).", "conflict");
     const managerId = item.manager_id === undefined ? undefined : item.manager_id === null ? null : this.resolveManager(item.manager_id);
     if (managerId && item.password_hash) fail("password_hash", "A managed user gets no password: give manager_id or password_hash, not both.", "managed_user_password");
     const passwordHash = this.passwordHashOf(item);
-    if (keep && item.id && this.input.takenIds.has(item.id)) fail("id", "Another user already has this id (ids are unique across the deployment).", "conflict");
 
     const matches = this.matchesOf(item, keep);
     const target = matches[0]?.user;
