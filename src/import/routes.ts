@@ -40,8 +40,10 @@ importExport.get(
     tags,
     responses: {
       200: {
-        description: 'application/x-ndjson, one ExportLine per line. Header Link: <…?cursor=…>; rel="next" while more remain.',
+        description: "One ExportLine (a User, plus password_hash with include_credentials) per line, each line ending in \\n.",
+        contentType: "application/x-ndjson",
         schema: ExportLine,
+        headers: { Link: '<…/v1/users/export?…&cursor=…>; rel="next" while more users remain; absent on the last part.' },
       },
     },
   }),
