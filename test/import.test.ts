@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, signIn, userWithToken } from "./helpers";
 
 const asPlatform = (tenantId: string) => ({ token: PLATFORM_KEY, tenant: tenantId });
@@ -251,5 +252,59 @@ describe("POST /v1/users/import: conflicts", () => {
     expect(res.body.results[1].errors[0].code).toBe("last_owner");
     const o = await call("GET", `/v1/users/${owner.id}`, asPlatform(tenant.id));
     expect(o.body.is_active).toBe(true);
+  });
+});
+
+describe("POST /v1/users/import: concurrent writes", () => {
+  /**
+   * The app over the real D1, with one real write slipped in right after the import's read
+   * batch: what a concurrent PATCH landing between the import's read and its write does.
+   */
+  async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>) {
+    let batches = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "batch") return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          const result = await value.apply(target, args);
+          if (++batches === 1) await between();
+          return result;
+        };
+      },
+    });
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const request = new Request("http://userplane.test/v1/users/import", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${PLATFORM_KEY}`, "X-Tenant": tenantId, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const res = await createApp().fetch(request, { ...env, DB: db }, ctx);
+    return { status: res.status, body: (await res.json()) as { results: { status: string }[] } };
+  }
+
+  it("a user changed between the import's read and its write is re-read, so neither change is lost", async () => {
+    const { tenant } = await createTenant();
+    const u = await createUser(tenant.id, { email: "race@x.test", metadata: { before: true } });
+    const res = await importWithWriteBetween(
+      tenant.id,
+      { on_conflict: "update", users: [{ email: "race@x.test", first_name: "Imported" }, { email: "fresh@x.test" }] },
+      () => env.DB.prepare(`UPDATE users SET metadata = '{"concurrent":true}', version = version + 1 WHERE id = ?`).bind(u.id).run(),
+    );
+    expect(res.body.results.map((r) => r.status)).toEqual(["updated", "created"]);
+    const after = await call("GET", `/v1/users/${u.id}`, asPlatform(tenant.id));
+    expect(after.body).toMatchObject({ first_name: "Imported", metadata: { concurrent: true } });
+    expect(await countUsers(tenant.id)).toBe(3);
+  });
+
+  it("an email taken between the read and the write fails that item alone (conflict); the rest is imported", async () => {
+    const { tenant } = await createTenant();
+    const res = await importWithWriteBetween(
+      tenant.id,
+      { users: [{ email: "one@x.test" }, { email: "sniped@x.test" }, { email: "three@x.test" }] },
+      () => call("POST", "/v1/users", { ...asPlatform(tenant.id), body: { email: "sniped@x.test" } }),
+    );
+    expect(res.body.results.map((r) => r.status)).toEqual(["created", "failed", "created"]);
+    expect(res.body.results[1]).toMatchObject({ errors: [expect.objectContaining({ path: "email", code: "conflict" })] });
   });
 });
