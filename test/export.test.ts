@@ -100,3 +100,21 @@ describe("GET /v1/users/export", () => {
     expect(line!.last_login_at).toEqual(expect.any(String));
   });
 });
+
+describe("OpenAPI: import and export", () => {
+  it("describes both routes: the import's items, results and hash formats; the export's NDJSON, Link header and query", async () => {
+    const doc = (await call("GET", "/openapi.json")).body;
+    const post = doc.paths["/v1/users/import"].post;
+    expect(post.requestBody.content["application/json"].schema.$ref).toBe("#/components/schemas/ImportRequest");
+    expect(doc.components.schemas.ImportRequest.properties.users.items.$ref).toBe("#/components/schemas/ImportUser");
+    expect(doc.components.schemas.ImportUser.properties.password).toBeUndefined();
+    expect(doc.components.schemas.ImportUser.properties.password_hash.description).toMatch(/bcrypt.*argon2id.*scrypt.*pbkdf2-sha256.*pbkdf2_sha256.*firebase-scrypt/s);
+    expect(post.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/ImportResult");
+    expect(post.parameters.map((p: { name: string }) => p.name)).toContain("Idempotency-Key");
+    const get = doc.paths["/v1/users/export"].get;
+    expect(Object.keys(get.responses["200"].content)).toEqual(["application/x-ndjson"]);
+    expect(get.responses["200"].headers.Link.description).toMatch(/rel="next"/);
+    expect(get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["limit", "cursor", "include_credentials"]));
+    expect(get.description).toMatch(/\$firebase-scrypt\$rounds=R,mem_cost=M/);
+  });
+});

@@ -238,7 +238,9 @@ class Planner {
     }
     for (const [key] of keysOf(target)) this.index.delete(key);
     for (const [k, v] of Object.entries(next)) {
-      if (k === "password_hash" ? v !== undefined : v !== (target as unknown as Record<string, unknown>)[k]) target.changed.add(k);
+      // Events name the password, never the hash column.
+      if (k === "password_hash") target.changed.add("password");
+      else if (v !== (target as unknown as Record<string, unknown>)[k]) target.changed.add(k);
     }
     Object.assign(target, next);
     if (passwordHash !== undefined) target.has_password = passwordHash !== null;
