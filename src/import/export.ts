@@ -1,30 +1,15 @@
-import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import type { AppEnv, Db } from "../env";
+import type { AppEnv } from "../env";
 import { can, isPlatform, requirePermission, tenantOf } from "../auth/principal";
 import { readWithSession } from "../auth/deferred";
 import { base64url, fromBase64url } from "../lib/crypto";
 import { ApiError, forbidden } from "../lib/errors";
 import { idPattern } from "../lib/ids";
 import { presentUser } from "../users/present";
-import type { UserRow } from "../users/repo";
+import { exportPage, type ExportRow } from "./repo";
 import type { ExportInput } from "./schemas";
 
 const DEFAULT_EXPORT_LIMIT = 1000;
-
-type ExportRow = UserRow & { password_hash: string | null };
-
-/** The tenant's users after `afterId` in id order (managed, inactive and all), with their hashes. */
-function exportPage(db: Db, tenantId: string, afterId: string, limit: number) {
-  return db.all<ExportRow>(sql`SELECT u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
-      u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
-      u.password_hash, u.password_change_required, u.created_at, u.updated_at, u.last_login_at, u.version,
-      (SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
-         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles
-    FROM users u
-    WHERE u.tenant_id = ${tenantId} AND u.deleted_at IS NULL AND u.id > ${afterId}
-    ORDER BY u.id LIMIT ${limit}`);
-}
 
 const invalidCursor = () =>
   new ApiError("invalid_cursor", "The cursor is not one this export issued.", [{ path: "cursor", message: "Invalid cursor.", code: "invalid_cursor" }]);

@@ -2,28 +2,19 @@ import { eq, sql } from "drizzle-orm";
 import { roles } from "../db/schema";
 import type { Db } from "../env";
 import { newId } from "../lib/ids";
+import type { UserRow } from "../users/repo";
 import type { UserState } from "./plan";
 
-/** A users row as the import loads it (snake_case, straight from SQL). */
-interface LoadedRow {
-  [column: string]: unknown;
-  id: string;
-  username: string | null;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  is_active: number;
-  manager_id: string | null;
-  metadata: string;
-  external_id: string | null;
-  has_password: number;
-  password_change_required: number;
-  created_at: string;
-  last_login_at: string | null;
-  version: number;
-  roles: string;
-  deleted: number;
-}
+/** A users row as the import loads it: the columns it may change, and whether it is being deleted. */
+export type LoadedRow = Pick<
+  UserRow,
+  | "id" | "username" | "email" | "first_name" | "last_name" | "is_active" | "manager_id" | "metadata" | "external_id"
+  | "has_password" | "password_change_required" | "created_at" | "last_login_at" | "version" | "roles"
+> & { deleted: number };
+
+/** A user's role names as a JSON array, sorted (the column `roles` of user reads). */
+const rolesOfU = sql`(SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
+    WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles`;
 
 export interface LookupKeys {
   emails: string[];
@@ -42,9 +33,7 @@ const each = (values: readonly string[]) => sql`(SELECT value FROM json_each(${J
 export function findTouchedUsers(db: Db, tenantId: string, keys: LookupKeys) {
   return db.all<LoadedRow>(sql`SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.manager_id,
       u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password, u.password_change_required,
-      u.created_at, u.last_login_at, u.version, (u.deleted_at IS NOT NULL) AS deleted,
-      (SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
-         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles
+      u.created_at, u.last_login_at, u.version, (u.deleted_at IS NOT NULL) AS deleted, ${rolesOfU}
     FROM users u
     WHERE u.tenant_id = ${tenantId} AND (lower(u.email) IN ${each(keys.emails)} OR lower(u.username) IN ${each(keys.usernames)}
       OR u.external_id IN ${each(keys.externalIds)} OR u.id IN ${each(keys.ids)})`);
@@ -81,6 +70,18 @@ export function toState(row: LoadedRow): UserState {
     deleted: row.deleted === 1,
     changed: new Set(),
   };
+}
+
+export type ExportRow = UserRow & { password_hash: string | null };
+
+/** The tenant's users after `afterId` in id order (managed, inactive and all), with their hashes. */
+export function exportPage(db: Db, tenantId: string, afterId: string, limit: number) {
+  return db.all<ExportRow>(sql`SELECT u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
+      u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
+      u.password_hash, u.password_change_required, u.created_at, u.updated_at, u.last_login_at, u.version, ${rolesOfU}
+    FROM users u
+    WHERE u.tenant_id = ${tenantId} AND u.deleted_at IS NULL AND u.id > ${afterId}
+    ORDER BY u.id LIMIT ${limit}`);
 }
 
 /** D1 stores at most 2 MB in one value; each JSON parameter stays well below. */

@@ -10,7 +10,7 @@ import { isoNow } from "../lib/time";
 import type { RoleRecord } from "../roles/repo";
 import { actorOf } from "../users/service";
 import { planImport, type Plan } from "./plan";
-import { findIdsElsewhere, findTouchedUsers, importStatements, tenantRoles, toState, type LookupKeys } from "./repo";
+import { findIdsElsewhere, findTouchedUsers, importStatements, tenantRoles, toState, type LoadedRow, type LookupKeys } from "./repo";
 import type { ImportEnvelopeInput, ImportOptions, ImportResultBody, ItemResult } from "./schemas";
 
 type Item = { index: number; raw: unknown };
@@ -51,7 +51,7 @@ async function planRound(c: Context<AppEnv>, items: Item[], options: ImportOptio
   const db = c.var.db;
   const tenantId = c.var.pendingSession ? c.var.caller.tenantId : tenantOf(c.var.principal);
   const keys = lookupKeys(items, refs);
-  const [principal, [existing, elsewhere, roles]] = await readWithSession<[Parameters<typeof toState>[0][], { id: string }[], Pick<RoleRecord, "name" | "permissions">[]]>(c, [
+  const [principal, [existing, elsewhere, roles]] = await readWithSession<[LoadedRow[], { id: string }[], Pick<RoleRecord, "name" | "permissions">[]]>(c, [
     findTouchedUsers(db, tenantId, keys),
     findIdsElsewhere(db, tenantId, keys.ids),
     tenantRoles(db, tenantId),
