@@ -260,13 +260,14 @@ describe("POST /v1/users/import: concurrent writes", () => {
    * The app over the real D1, with one real write slipped in right after the import's read
    * batch: what a concurrent PATCH landing between the import's read and its write does.
    */
-  async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>) {
+  async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>, onBatch = () => {}) {
     let batches = 0;
     const db = new Proxy(env.DB, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop !== "batch") return typeof value === "function" ? value.bind(target) : value;
         return async (...args: unknown[]) => {
+          onBatch();
           const result = await value.apply(target, args);
           if (++batches === 1) await between();
           return result;
@@ -295,6 +296,16 @@ describe("POST /v1/users/import: concurrent writes", () => {
     const after = await call("GET", `/v1/users/${u.id}`, asPlatform(tenant.id));
     expect(after.body).toMatchObject({ first_name: "Imported", metadata: { concurrent: true } });
     expect(await countUsers(tenant.id)).toBe(3);
+  });
+
+  it("one refused item among 600 costs a few dozen round trips, not one per item", async () => {
+    const { tenant, owner } = await createTenant();
+    const users = Array.from({ length: 600 }, (_, i) => (i === 400 ? { email: owner.email, is_active: false } : { email: `many${i}@x.test` }));
+    let trips = 0;
+    const res = await importWithWriteBetween(tenant.id, { on_conflict: "update", users }, async () => {}, () => trips++);
+    expect(res.body.results.filter((r) => r.status === "failed").map((r) => (r as { index?: number }).index)).toEqual([400]);
+    expect(await countUsers(tenant.id)).toBe(600);
+    expect(trips).toBeLessThan(50);
   });
 
   it("an email taken between the read and the write fails that item alone (conflict); the rest is imported", async () => {

@@ -15,30 +15,53 @@ import type { ImportEnvelopeInput, ImportOptions, ImportResultBody, ItemResult }
 
 type Item = { index: number; raw: unknown };
 
-/** How often one item is retried when users it touches change under it (fallback path only). */
+/** How often a lone item is retried when users it touches change under it. */
 const ITEM_ATTEMPTS = 3;
 
 /**
  * `POST /v1/users/import`. The fast path is two round trips whatever the number of items: one
  * read of every user, id and role the items could touch (with the session check), then one
- * batch writing the whole plan. Should that batch fail (a concurrent write took an email, a
- * user changed since it was read, a trigger refused), it changed nothing, and the items are
- * applied one by one instead, so each stands or falls alone.
+ * batch writing the whole plan. Should that batch be refused (a concurrent write took an email,
+ * a user changed since it was read, a trigger refused), it changed nothing, and the items are
+ * applied in halves, re-read and re-planned, down to the one item at fault: each item stands or
+ * falls alone, and a few bad items cost a few dozen round trips, not one per item (a Worker
+ * invocation may make at most 1,000 D1 queries).
  */
 export async function importUsers(c: Context<AppEnv>, body: ImportEnvelopeInput): Promise<ImportResultBody> {
   const { users, ...options } = body;
   const items = users.map((raw, index) => ({ index, raw }));
-  const ids = monotonicIds();
-  const round = await planRound(c, items, options, new Map(), ids);
-  let results: ItemResult[];
+  const { results } = await applyInParts(c, items, options, new Map(), monotonicIds());
+  return summarise(results);
+}
+
+interface Applied {
+  results: ItemResult[];
+  refs: Map<string, string>;
+}
+
+async function applyInParts(
+  c: Context<AppEnv>,
+  items: Item[],
+  options: ImportOptions,
+  refs: Map<string, string>,
+  ids: () => string,
+  attempt = 1,
+): Promise<Applied> {
+  const round = await planRound(c, items, options, refs, ids);
   try {
     await write(c, round);
-    results = round.plan.results;
+    return { results: round.plan.results, refs: round.plan.refs };
   } catch (err) {
     if (!(err instanceof ApiError) && !isStale(err)) throw err;
-    results = await applyOneByOne(c, items, options, ids);
+    if (items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      const first = await applyInParts(c, items.slice(0, half), options, refs, ids);
+      const second = await applyInParts(c, items.slice(half), options, first.refs, ids);
+      return { results: [...first.results, ...second.results], refs: second.refs };
+    }
+    if (isStale(err) && attempt < ITEM_ATTEMPTS) return applyInParts(c, items, options, refs, ids, attempt + 1);
+    return { results: [{ index: items[0]!.index, status: "failed", errors: itemErrors(err) }], refs };
   }
-  return summarise(results);
 }
 
 interface Round {
@@ -98,28 +121,6 @@ async function write(c: Context<AppEnv>, { plan, principal, tenantId }: Round): 
     if (isStale(err)) throw err;
     mapDbError(err);
   }
-}
-
-/** The slow path: each item planned against a fresh read and written alone, in order. */
-async function applyOneByOne(c: Context<AppEnv>, items: Item[], options: ImportOptions, ids: () => string): Promise<ItemResult[]> {
-  const results: ItemResult[] = [];
-  let refs = new Map<string, string>();
-  for (const item of items) {
-    for (let attempt = 1; ; attempt++) {
-      const round = await planRound(c, [item], options, refs, ids);
-      try {
-        await write(c, round);
-        results.push(round.plan.results[0]!);
-        refs = round.plan.refs;
-        break;
-      } catch (err) {
-        if (isStale(err) && attempt < ITEM_ATTEMPTS) continue;
-        results.push({ index: item.index, status: "failed", errors: itemErrors(err) });
-        break;
-      }
-    }
-  }
-  return results;
 }
 
 function itemErrors(err: unknown) {
