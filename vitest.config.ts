@@ -41,6 +41,8 @@ export default defineConfig(async () => {
           WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdefghijklmnop",
           WEBHOOK_RETRY_SCHEDULE: "1,1",
           WEBHOOK_TIMEOUT_MS: "500",
+          // Set by `npm run measure:hashes`: test/hash-cost.test.ts times imported hash formats.
+          MEASURE_HASH_COST: process.env.MEASURE_HASH_COST ?? "",
           ...extra,
         },
       },

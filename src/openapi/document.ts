@@ -152,7 +152,10 @@ export function openApiDocument(app: Hono<any>) {
     for (const [status, r] of Object.entries(op.responses ?? { 200: { description: "OK" } })) {
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(components, r.schema, "output") } } } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: jsonSchema(components, r.schema, "output") } } } : {}),
+        ...(r.headers
+          ? { headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }])) }
+          : {}),
       };
     }
     responses.default = {
@@ -211,7 +214,7 @@ export function openApiDocument(app: Hono<any>) {
       title: "userplane",
       version: "1.0.0",
       description:
-        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
+        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413; 5 MiB for POST /v1/users/import) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
     },
     components: {
       securitySchemes: {
