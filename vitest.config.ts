@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
  *
  * Two projects: "api" (everything) and "external-idp", the same worker with an external identity
  * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated.
+ * A third, "cli", runs the migration CLI's own tests (scripts/cli: converters, readers, command
+ * line) in Node, where the CLI runs; it talks to the worker only over HTTP.
  */
 const EXTERNAL_IDP_TESTS = ["test/external-idp.test.ts"];
 
@@ -48,6 +50,7 @@ export default defineConfig(async () => {
           ],
           test: { name: "external-idp", include: EXTERNAL_IDP_TESTS, ...shared },
         },
+        { test: { name: "cli", environment: "node", include: ["test/cli/**/*.test.mjs"] } },
       ],
     },
   };
