@@ -220,7 +220,11 @@ async function sendAll({ run, file, state, client, report, progress, fail, leave
   let batch = [];
   let batchBytes = 0;
   let count = 0;
-  const show = () => progress.update({ done: count, failed: totals.failed });
+  const show = (force = false) => progress.update({ done: count, failed: totals.failed }, { force });
+  // Saved before the first batch too: a run killed during it resumes with the same run id, so
+  // that batch is replayed under its Idempotency-Key instead of being sent as new.
+  saveState(run.statePath, state);
+  progress.base = state.records_done;
   const flush = async (recordsDone) => {
     if (batch.length === 0) return;
     const key = `userplane-import-${file.sha256.slice(0, 16)}-${state.run_id}-${state.batches_done + 1}`;
@@ -262,6 +266,7 @@ async function sendAll({ run, file, state, client, report, progress, fail, leave
   await flush(count);
   state.finished_at = new Date().toISOString();
   saveState(run.statePath, state);
+  show(true);
   return false;
 }
 

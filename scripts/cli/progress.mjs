@@ -25,11 +25,11 @@ export function createProgress({ stream, label, now = () => Date.now() }) {
   let lastDraw = 0;
   let drawn = false;
 
-  function summary({ done, failed }, total) {
+  function summary({ done, failed }, total, base) {
     const seconds = (now() - started) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
+    const rate = seconds > 0 ? (done - base) / seconds : 0;
     const fraction = total ? Math.min(1, done / total) : null;
-    const eta = fraction && fraction > 0 ? (seconds * (1 - fraction)) / fraction : Number.NaN;
+    const eta = total && rate > 0 ? (total - done) / rate : Number.NaN;
     const parts = [`${number(done)}${total ? ` of ${number(total)}` : ""} users`, `${number(Math.round(rate))} users/s`];
     if (fraction !== null) parts.push(`ETA ${formatDuration(eta)}`);
     if (failed) parts.push(`${number(failed)} failed`);
@@ -39,9 +39,11 @@ export function createProgress({ stream, label, now = () => Date.now() }) {
   return {
     /** @type {number | undefined} */
     total: undefined,
+    /** Records already done before this run (a resume): not counted in the rate. */
+    base: 0,
     /** @param {{ done: number, failed: number }} state records gone through, items failed */
     update(state, { force = false } = {}) {
-      const { fraction, text } = summary(state, this.total);
+      const { fraction, text } = summary(state, this.total, this.base);
       if (!tty) {
         stream.write(`${label}: ${fraction !== null ? `${Math.floor(fraction * 100)}% · ` : ""}${text}\n`);
         return;

@@ -138,6 +138,8 @@ describe("firebase", () => {
 
 describe("keycloak", () => {
   it("turns pbkdf2 credentials into PHC strings (base64 without padding) and skips service accounts", async () => {
+    const { convertKeycloak } = await import("../../scripts/cli/sources/keycloak.mjs");
+    expect(convertKeycloak({ id: "u", username: "u", enabled: false }).user.is_active).toBe(false);
     const records = await convertFixture("keycloak", "keycloak/realm-export.json");
     expect(records.map((r) => r.line)).toEqual([7, 42, 65]);
     expect(records[2].result).toEqual({ ignored: "a client's service account, not a person" });
@@ -164,7 +166,6 @@ describe("keycloak", () => {
       password_hash:
         "$pbkdf2-sha512$i=210000$pKPxfWaxqMf7fWYsa7pATw$aSOFzDAs4PXQRA/9QJ4ZHUt6HuM4a7vN+l6Mx/9u71KwL56mkb4btkeYlyu5q4Yj9w8lJwp95xsoKuAx0EKwOw",
       password_change_required: true,
-      is_active: false,
       metadata: { keycloak: { required_actions: ["UPDATE_PASSWORD"], realm_roles: ["default-roles-acme"] } },
     });
   });
