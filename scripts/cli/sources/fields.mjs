@@ -138,7 +138,9 @@ export function importUser(reader, fields, { source, userData, extras }) {
   const sourceFacts = compact(extras ?? {});
   const metadata = { ...(Object.keys(sourceFacts).length ? { [source]: sourceFacts } : {}), ...(userData ?? {}) };
   const user = compact({ ...fields, metadata });
-  const bytes = new TextEncoder().encode(JSON.stringify(metadata)).length;
+  const text = JSON.stringify(metadata);
+  // A UTF-8 character takes at most 3 bytes per UTF-16 unit: encode only when it could be over.
+  const bytes = text.length * 3 <= METADATA_MAX_BYTES ? text.length : new TextEncoder().encode(text).length;
   if (bytes > METADATA_MAX_BYTES) {
     reader.fail("metadata", `would be ${bytes} bytes; userplane keeps at most ${METADATA_MAX_BYTES}`, "metadata_too_large");
   }
