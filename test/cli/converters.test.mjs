@@ -288,3 +288,12 @@ describe("toRfc3339", () => {
     for (const bad of ["yesterday", "2024-13-45 00:00:00", true, "12"]) expect(toRfc3339(bad)).toBeNull();
   });
 });
+
+describe("every converter", () => {
+  it("fails an item whose metadata would pass 16 KiB, naming metadata", async () => {
+    const { convertAuth0 } = await import("../../scripts/cli/sources/auth0.mjs");
+    const big = { user_id: "auth0|big", email: "big@x.example", user_metadata: { notes: "é".repeat(9000) } };
+    expect(convertAuth0(big).errors).toEqual([expect.objectContaining({ path: "metadata", code: "metadata_too_large" })]);
+    expect(convertAuth0({ ...big, user_metadata: { notes: "é".repeat(8000) } }).user).toBeDefined();
+  });
+});
