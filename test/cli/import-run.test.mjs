@@ -91,6 +91,19 @@ describe("import batches, state and resume", () => {
   });
 });
 
+describe("a file that breaks off", () => {
+  it("imports nothing, not even the batches before the break, and names the line", async () => {
+    const { dir } = auth0File([]);
+    const file = join(dir, "users.json");
+    writeFileSync(file, '[\n{"user_id":"auth0|1","email":"a@x.example"},\n{"user_id":"auth0|2","email":"b@x.example"},\n{"user_id":"auth0|3",');
+    const log = [];
+    const { code, stderr } = await cli(["import", "--from", "auth0", file, "--batch", "1"], { fetch: importFetch(log) });
+    expect(code).toBe(1);
+    expect(stderr).toContain("users.json: line 4: the file ends inside the array (truncated?); nothing was imported from it");
+    expect(log).toEqual([]);
+  });
+});
+
 describe("sendBatch", () => {
   const items = [0, 1, 2].map((i) => ({ line: i + 1, text: "{}", user: { email: `u${i}@x.example` } }));
 
