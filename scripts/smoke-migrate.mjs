@@ -102,8 +102,8 @@ const steps = [
     check(managed.is_managed === true, "not managed");
   }],
   ["the CLI imports every source's fixture into A with no failed item", async () => {
-    for (const [source, file, extra, created] of IMPORTS) {
-      const result = await cli(["import", "--from", source, fixture(file), "--json", "--state", join(work, `${source}-${created}.state`), "--report", join(work, "a-failed.ndjson"), ...extra], { tenant: tenantA });
+    for (const [i, [source, file, extra, created]] of IMPORTS.entries()) {
+      const result = await cli(["import", "--from", source, fixture(file), "--json", "--state", join(work, `import-${i}.state`), "--report", join(work, "a-failed.ndjson"), ...extra], { tenant: tenantA });
       const summary = expectCli(result, 0, `import --from ${source} ${file}`);
       check(summary.created === created && summary.failed === 0, `${file}: ${JSON.stringify(summary)}`);
     }
