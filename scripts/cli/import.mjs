@@ -170,16 +170,20 @@ export async function runImport(argv, io) {
     progress.clear();
     io.stderr.write(`${message}\n`);
   };
-  let shown = 0;
+  // The first items of each kind are named on stderr; the report has every failed one.
+  const shown = { failed: 0, ignored: 0 };
+  const tell = (kind, message) => {
+    if (shown[kind]++ < 20) log(message);
+    else if (shown[kind] === 21) log(kind === "failed" ? "… more failed items: see the report" : "… more records left out");
+  };
   const fail = (line, errors, text) => {
     totals.failed++;
     report.write({ line, errors, source: sourceText(text) });
-    if (shown++ < 20) log(`line ${line}: ${errors.map((e) => `${e.path || "(record)"}: ${e.message}${e.code ? ` (${e.code})` : ""}`).join("; ")}`);
-    else if (shown === 21) log("… more failed items in the report");
+    tell("failed", `line ${line}: ${errors.map((e) => `${e.path || "(record)"}: ${e.message}${e.code ? ` (${e.code})` : ""}`).join("; ")}`);
   };
   const leaveOut = (line, reason) => {
     totals.ignored++;
-    log(`line ${line}: left out: ${reason}`);
+    tell("ignored", `line ${line}: left out: ${reason}`);
   };
 
   let interrupted = false;

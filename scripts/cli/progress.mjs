@@ -50,10 +50,12 @@ export function createProgress({ stream, label, now = () => Date.now() }) {
       }
       if (!force && now() - lastDraw < REDRAW_MS) return;
       lastDraw = now();
-      const width = 24;
+      const columns = stream.columns ?? 100;
+      // The bar gives way to the figures on a narrow terminal.
+      const width = Math.max(8, Math.min(24, columns - 1 - `${label} [] 100% ${text}`.length));
       const filled = fraction === null ? 0 : Math.round(fraction * width);
       const bar = fraction === null ? "" : `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% `;
-      const line = `${label} ${bar}${text}`.slice(0, (stream.columns ?? 100) - 1);
+      const line = `${label} ${bar}${text}`.slice(0, columns - 1);
       stream.write(`\r\x1b[2K${line}`);
       drawn = true;
     },
