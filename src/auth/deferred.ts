@@ -18,6 +18,9 @@ export interface PendingSession {
   statement: BatchItem<"sqlite">;
   /** Turns its row into the principal, or throws the same 401/403 the middleware would. */
   settle: (row: unknown) => Principal;
+  /** The session the token names and the instant it is checked at (for write guards, src/auth/guards.ts). */
+  sessionId: string;
+  checkedAt: string;
 }
 
 /** Who the token says is calling, known before any database read. */

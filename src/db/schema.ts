@@ -250,3 +250,9 @@ export const idempotencyKeys = sqliteTable(
     index("idempotency_created_idx").on(t.createdAt),
   ],
 );
+
+/*
+ * Not tables drizzle models: the view `write_guard` and its INSTEAD OF trigger
+ * (migrations/0005_write_guard.sql) turn a refusal found inside a write batch into an ABORT that
+ * rolls the batch back; src/auth/guards.ts writes the statements that use it.
+ */

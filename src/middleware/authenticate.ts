@@ -50,13 +50,11 @@ export function authenticate({ skip }: AuthenticateOptions): MiddlewareHandler<A
 
 /** A temporary password opens one route only. */
 function admit(c: Context<AppEnv>, principal: Principal): void {
-  if (principal.passwordChangeRequired && !isPasswordChange(c)) {
-    throw new ApiError(
-      "password_change_required",
-      "Signed in with a temporary password: change it with POST /v1/users/me/password first.",
-    );
-  }
+  if (principal.passwordChangeRequired && !isPasswordChange(c)) throw passwordChangeRequired();
 }
+
+export const passwordChangeRequired = () =>
+  new ApiError("password_change_required", "Signed in with a temporary password: change it with POST /v1/users/me/password first.");
 
 function isPasswordChange(c: Context<AppEnv>): boolean {
   return c.req.method === PASSWORD_CHANGE_ROUTE.method && c.req.path === PASSWORD_CHANGE_ROUTE.path;
@@ -76,7 +74,7 @@ async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   throw unauthorized("Authentication required.");
 }
 
-const sessionEnded = () => unauthorized("The session has ended or the user is no longer active.");
+export const sessionEnded = () => unauthorized("The session has ended or the user is no longer active.");
 
 function userPrincipal(row: UserPrincipalRow, sessionId: string | null): Principal {
   return {
@@ -100,7 +98,8 @@ async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
     return userPrincipal(row, null);
   }
   const claims = await verifyAccessToken(env, token);
-  const statement = sessionPrincipalStatement(c.var.db, claims.tid, claims.sub, claims.sid, isoNow());
+  const checkedAt = isoNow();
+  const statement = sessionPrincipalStatement(c.var.db, claims.tid, claims.sub, claims.sid, checkedAt);
   const settle = (raw: unknown) => {
     const row = toPrincipalRow(raw as Parameters<typeof toPrincipalRow>[0]);
     if (!row) throw sessionEnded();
@@ -110,7 +109,7 @@ async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
   };
   if (defersSessionCheck(c)) {
     c.set("caller", { tenantId: claims.tid, userId: claims.sub });
-    c.set("pendingSession", { statement, settle });
+    c.set("pendingSession", { statement, settle, sessionId: claims.sid, checkedAt });
     return null;
   }
   return settle(await statement);

@@ -24,13 +24,12 @@ export function rolesStatement(db: Db, tenantId: string, names: readonly string[
 export function pickRoles(rows: Pick<RoleRecord, "name" | "permissions">[], names: readonly string[], field = "roles"): RoleGrant[] {
   const unique = [...new Set(names)];
   const missing = unique.filter((n) => !rows.some((r) => r.name === n));
-  if (missing.length > 0) {
-    throw validationError(
-      missing.map((n) => ({ path: field, message: `Unknown role "${n}".`, code: "unknown_role" })),
-    );
-  }
+  if (missing.length > 0) throw unknownRoles(missing, field);
   return rows.filter((r) => unique.includes(r.name)).map(toGrant);
 }
+
+export const unknownRoles = (names: readonly string[], field = "roles") =>
+  validationError(names.map((n) => ({ path: field, message: `Unknown role "${n}".`, code: "unknown_role" })));
 
 /** The named roles of a tenant with their permissions; unknown names are a 422 on `field`. */
 export async function loadRoles(db: Db, tenantId: string, names: readonly string[], field = "roles"): Promise<RoleGrant[]> {
@@ -68,13 +67,12 @@ export function missingPermissions(principal: Principal, wanted: readonly string
 export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[]): void {
   for (const grant of grants) {
     const missing = missingPermissions(principal, grant.permissions);
-    if (missing.length > 0) {
-      throw forbidden(
-        `You cannot grant or revoke the role "${grant.name}": it carries permissions you do not hold (${missing.join(", ")}).`,
-      );
-    }
+    if (missing.length > 0) throw cannotGrant(grant.name, missing);
   }
 }
+
+export const cannotGrant = (role: string, missing: readonly string[]) =>
+  forbidden(`You cannot grant or revoke the role "${role}": it carries permissions you do not hold (${missing.join(", ")}).`);
 
 /**
  * Acting on another user's way in (a reset token for them; a new email, username or external id
@@ -85,10 +83,11 @@ export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[
 export function assertCanActOn(principal: Principal, targetId: string, held: readonly RoleGrant[], action: string): void {
   if (targetId === principal.userId) return;
   const missing = missingPermissions(principal, held.flatMap((g) => g.permissions));
-  if (missing.length > 0) {
-    throw forbidden(`You cannot ${action} a user whose roles carry permissions you do not hold (${missing.join(", ")}).`);
-  }
+  if (missing.length > 0) throw cannotActOn(action, missing);
 }
+
+export const cannotActOn = (action: string, missing: readonly string[]) =>
+  forbidden(`You cannot ${action} a user whose roles carry permissions you do not hold (${missing.join(", ")}).`);
 
 /** `assertCanActOn` for a user whose roles are not loaded yet (no read when the actor holds `*`). */
 export async function assertCanActOnUser(db: Db, principal: Principal, tenantId: string, targetId: string, action: string) {
@@ -103,10 +102,11 @@ export async function assertCanActOnUser(db: Db, principal: Principal, tenantId:
  */
 export function assertCanDefine(principal: Principal, name: string, permissions: readonly string[]): void {
   const missing = missingPermissions(principal, permissions);
-  if (missing.length > 0) {
-    throw forbidden(`You cannot give or take the permissions ${missing.join(", ")} through the role "${name}": you do not hold them.`);
-  }
+  if (missing.length > 0) throw cannotDefine(name, missing);
 }
+
+export const cannotDefine = (name: string, missing: readonly string[]) =>
+  forbidden(`You cannot give or take the permissions ${missing.join(", ")} through the role "${name}": you do not hold them.`);
 
 /* ---- Role rows ---- */
 
