@@ -5,6 +5,7 @@ import { batch } from "../db/batch";
 import type { AppEnv, Db } from "../env";
 import { errorMessage, mapDbError } from "../lib/db-errors";
 import { ApiError } from "../lib/errors";
+import { etagOf, preconditionFailed } from "../lib/etag";
 import { passwordChangeRequired, sessionEnded } from "../middleware/authenticate";
 import { can, tenantOf, type Principal } from "./principal";
 import { liveSessionFrom, rolePermissionsJson } from "./repo";
@@ -53,9 +54,20 @@ export function writeCaller(c: Context<AppEnv>): WriteCaller {
       session: { sessionId: pending.sessionId, checkedAt: pending.checkedAt },
     };
   }
-  const p = c.var.principal;
+  return callerOf(c.var.principal);
+}
+
+/** A resolved principal as a writer: its permissions are known in JS. */
+export function callerOf(p: Principal): WriteCaller {
   return { tenantId: p.tenantId, userId: p.userId, principal: p, actor: { kind: p.kind, id: p.userId ?? p.keyId }, session: null };
 }
+
+/**
+ * The writer of a service function that takes the principal: the session still to check when the
+ * route defers it (the principal is not known yet), else that principal.
+ */
+export const writerFor = (c: Context<AppEnv>, principal: Principal | undefined): WriteCaller =>
+  c.var.pendingSession || !principal ? writeCaller(c) : callerOf(principal);
 
 /** The tenant the write acts in (a platform principal must name one: 400, as `tenantOf`). */
 export const tenantIn = (caller: WriteCaller): string => (caller.principal ? tenantOf(caller.principal) : caller.tenantId!);
@@ -123,6 +135,30 @@ export const needs = (caller: WriteCaller, permission: string): Check => ({
   refuses: sql`NOT ${callerHolds(caller, permission)}`,
   answer: () => new ApiError("forbidden", `Missing permission ${permission}.`),
 });
+
+/**
+ * If-Match on an object with a version counter: it must still be at a version one of the tags
+ * names (`version`, SQL), else 412. No check without the header or with `*`. `id` is SQL when
+ * only the database knows it (a tenant named by its slug).
+ */
+export function ifMatchCheck(c: Context<AppEnv>, kind: string, id: string | SQL, version: SQL): Check {
+  const header = c.req.header("If-Match");
+  if (header === undefined || header.trim() === "*") return { refuses: false, answer: preconditionFailed };
+  const tags = header.split(",").map((tag) => tag.trim());
+  if (typeof id !== "string") {
+    // etagOf in SQL (ids are longer than the 8 characters it keeps).
+    const current = sql`('"' || ${kind} || '-' || substr(${id}, -8) || '-' || ${version} || '"')`;
+    return { refuses: sql`${current} NOT IN (SELECT value FROM json_each(${JSON.stringify(tags)}))`, answer: preconditionFailed };
+  }
+  const prefix = etagOf(kind, id, 0).slice(0, -2);
+  const versions = tags
+    .filter((tag) => tag.startsWith(prefix) && tag.endsWith('"') && /^\d+$/.test(tag.slice(prefix.length, -1)))
+    .map((tag) => Number(tag.slice(prefix.length, -1)));
+  return {
+    refuses: versions.length ? sql`${version} NOT IN (${sql.join(versions.map((v) => sql`${v}`), sql`, `)})` : true,
+    answer: preconditionFailed,
+  };
+}
 
 export interface Guard {
   caller: WriteCaller;

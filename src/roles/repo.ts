@@ -141,51 +141,33 @@ export function insertRole(
       createdAt: now,
       updatedAt: now,
     })
-    .returning()
-    .get();
+    .returning();
 }
 
-/** Changes a custom role only while it is still at `version`; undefined when it is not. */
-export function updateRoleAtVersion(
-  db: Db,
-  current: RoleRecord,
-  set: { description?: string | null; permissions?: string[] },
-  now: string,
-) {
+/** Changes a custom role (the batch's guard has checked version and privilege); its new row. */
+export function updateRole(db: Db, tenantId: string, name: string, set: { description?: string | null; permissions?: string[] }, now: string) {
   return db
     .update(roles)
     .set({
       ...(set.description !== undefined ? { description: set.description } : {}),
       ...(set.permissions !== undefined ? { permissions: JSON.stringify(set.permissions) } : {}),
       updatedAt: now,
-      version: current.version + 1,
+      version: sql`${roles.version} + 1`,
     })
-    .where(
-      and(
-        eq(roles.tenantId, current.tenantId),
-        eq(roles.name, current.name),
-        eq(roles.version, current.version),
-        eq(roles.isBuiltin, false),
-      ),
-    )
-    .returning()
-    .get();
+    .where(and(eq(roles.tenantId, tenantId), eq(roles.name, name), eq(roles.isBuiltin, false)))
+    .returning();
 }
 
 /**
- * Deletes a custom role in one statement, only while it is at `version` and nobody holds it: no
- * user grant and no live API key names it. (A dead key naming it cannot come back to life, so it
- * does not block; the user_roles foreign key backs the first condition up.) True when deleted.
+ * Whether anyone holds the role: a user grant, or a live API key naming it. (A dead key naming it
+ * cannot come back to life, so it does not count; the user_roles foreign key backs the first up.)
  */
-export async function deleteUnusedRole(db: Db, current: RoleRecord, nowIso: string): Promise<boolean> {
-  const { tenantId, name, version } = current;
-  const deleted = await db.all<{ name: string }>(sql`
-    DELETE FROM roles
-    WHERE tenant_id = ${tenantId} AND name = ${name} AND version = ${version} AND is_builtin = 0
-      AND NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = ${tenantId} AND ur.role = ${name})
-      AND NOT EXISTS (SELECT 1 FROM api_keys k, json_each(k.roles) j
-                      WHERE k.tenant_id = ${tenantId} AND j.value = ${name}
-                        AND (k.expires_at IS NULL OR k.expires_at > ${nowIso}))
-    RETURNING name`);
-  return deleted.length === 1;
-}
+export const roleInUseSql = (tenantId: string, name: string, nowIso: string) => sql`(
+  EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = ${tenantId} AND ur.role = ${name})
+  OR EXISTS (SELECT 1 FROM api_keys k, json_each(k.roles) j
+             WHERE k.tenant_id = ${tenantId} AND j.value = ${name}
+               AND (k.expires_at IS NULL OR k.expires_at > ${nowIso})))`;
+
+/** Deletes a custom role (the batch's guard has checked that nobody holds it). */
+export const deleteRoleStatement = (db: Db, tenantId: string, name: string) =>
+  db.run(sql`DELETE FROM roles WHERE tenant_id = ${tenantId} AND name = ${name} AND is_builtin = 0`);

@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { sessionInBatch } from "../auth/deferred";
 import type { AppEnv } from "../env";
 import { listOf } from "../lib/pagination";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
@@ -52,6 +53,7 @@ roles.post(
     tags,
     responses: { 201: { description: "The role", schema: Role } },
   }),
+  sessionInBatch(),
   idempotent(),
   jsonBody(CreateRoleBody),
   async (c) => respondRole(c, await createRole(c, c.var.principal, c.req.valid("json")), 201),
@@ -78,6 +80,7 @@ roles.patch(
     headers: ["If-Match"],
     responses: { 200: { description: "The role", schema: Role } },
   }),
+  sessionInBatch(),
   pathParams(RoleNameParam),
   jsonBody(PatchRoleBody),
   async (c) => respondRole(c, await patchRole(c, c.var.principal, c.req.valid("param").name, c.req.valid("json"))),
@@ -92,6 +95,7 @@ roles.delete(
     headers: ["If-Match"],
     responses: { 204: { description: "Deleted" } },
   }),
+  sessionInBatch(),
   pathParams(RoleNameParam),
   async (c) => {
     await deleteRole(c, c.var.principal, c.req.valid("param").name);

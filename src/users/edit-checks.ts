@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import {
   callerHolds,
+  ifMatchCheck,
   jsonArrayOf,
   missingPermissions,
   namesWhere,
@@ -15,7 +16,7 @@ import {
 } from "../auth/guards";
 import { rolePermissionsJson } from "../auth/repo";
 import { lastOwner } from "../lib/db-errors";
-import { etagOf, preconditionFailed } from "../lib/etag";
+import { preconditionFailed } from "../lib/etag";
 import { forbidden, notFound, validationError } from "../lib/errors";
 import { cannotActOn } from "../roles/repo";
 import { grantCheck, knownRolesCheck, rowsOf } from "../roles/guards";
@@ -98,22 +99,6 @@ function mayEditCheck(caller: WriteCaller, edit: Edit): Check {
   };
 }
 
-/** If-Match: the user must still be at a version one of the tags names (412 otherwise). */
-function ifMatchCheck(c: Context<AppEnv>, targetId: string): Check {
-  const header = c.req.header("If-Match");
-  if (header === undefined || header.trim() === "*") return { refuses: false, answer: preconditionFailed };
-  const prefix = etagOf("usr", targetId, 0).slice(0, -2);
-  const versions = header
-    .split(",")
-    .map((tag) => tag.trim())
-    .filter((tag) => tag.startsWith(prefix) && tag.endsWith('"') && /^\d+$/.test(tag.slice(prefix.length, -1)))
-    .map((tag) => Number(tag.slice(prefix.length, -1)));
-  return {
-    refuses: versions.length ? sql`t.version NOT IN (${sql.join(versions.map((v) => sql`${v}`), sql`, `)})` : true,
-    answer: preconditionFailed,
-  };
-}
-
 function metadataCheck(edit: Edit): Check {
   const merged = edit.changes.find((ch) => ch.field === "metadata");
   if (!edit.mergesMetadata || !merged) return { refuses: false, answer: preconditionFailed };
@@ -187,11 +172,11 @@ function roleChecks(caller: WriteCaller, target: EditTarget, roles: string[] | u
   ];
 }
 
-/** Every check of an edit, with the user it is about as `t`. */
-export function editChecks(c: Context<AppEnv>, target: EditTarget, edit: Edit): Guard {
-  const { caller, tenantId, targetId } = target;
-  const ifMatch = ifMatchCheck(c, targetId);
-  const mayEdit = mayEditCheck(caller, edit);
+/**
+ * A guard about one user as the caller sees them (`t`): the session checks, then 404 unless the
+ * user is visible (users:read, or self, managed, shared), then `more`.
+ */
+export function visibleUserGuard(caller: WriteCaller, targetId: string, more: Check[]): Guard {
   return {
     caller,
     with: sql`target AS (${visibleUserSql(writerViewer(caller), targetId)})`,
@@ -202,12 +187,22 @@ export function editChecks(c: Context<AppEnv>, target: EditTarget, edit: Edit): 
         refuses: sql`t.id IS NULL OR (t.access = 'tenant' AND NOT ${callerHolds(caller, "users:read")})`,
         answer: () => notFound("User"),
       },
-      // PATCH checks the fields it names before If-Match; PUT knows its fields only from the row.
-      ...(edit.named ? [mayEdit, ifMatch] : [ifMatch, mayEdit]),
-      metadataCheck(edit),
-      identifiersCheck(edit),
-      ...wayInChecks(caller, tenantId, edit),
-      ...roleChecks(caller, target, edit.roles),
+      ...more,
     ],
   };
+}
+
+/** Every check of an edit, with the user it is about as `t`. */
+export function editChecks(c: Context<AppEnv>, target: EditTarget, edit: Edit): Guard {
+  const { caller, tenantId, targetId } = target;
+  const ifMatch = ifMatchCheck(c, "usr", targetId, sql`t.version`);
+  const mayEdit = mayEditCheck(caller, edit);
+  return visibleUserGuard(caller, targetId, [
+    // PATCH checks the fields it names before If-Match; PUT knows its fields only from the row.
+    ...(edit.named ? [mayEdit, ifMatch] : [ifMatch, mayEdit]),
+    metadataCheck(edit),
+    identifiersCheck(edit),
+    ...wayInChecks(caller, tenantId, edit),
+    ...roleChecks(caller, target, edit.roles),
+  ]);
 }
