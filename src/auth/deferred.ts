@@ -11,7 +11,8 @@ import type { Principal } from "./principal";
  * check pending; the handler then sends that check in the same `batch()` as its own read. The
  * read may only depend on what the verified token says (tenant, user), never on permissions the
  * check has not confirmed yet: permission-dependent parts are either computed in SQL or checked
- * on the rows afterwards, and nothing is answered before the check passes.
+ * on the rows afterwards, and nothing is answered before the check passes. Writes go further:
+ * their session and permission checks are SQL guards of the write batch (src/auth/guards.ts).
  */
 export interface PendingSession {
   /** The session + user + roles lookup (src/auth/repo.ts), not yet sent. */

@@ -75,7 +75,7 @@ roles.patch(
   "/:name",
   describe({
     summary: "Change a custom role",
-    description: `Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. ${PRIVILEGE_RULE} Built-in roles cannot change: 409 role_builtin. If-Match honoured (412 on a stale tag).`,
+    description: `Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. ${PRIVILEGE_RULE} Built-in roles cannot change: 409 role_builtin. Concurrent patches never conflict: each applies, in one transaction, to the role as it is when it reaches the database (description and permissions are each replaced by the last patch applied that names them), and each is checked against the permissions the role has at that moment. If-Match pins a version: a stale tag is a 412 and changes nothing.`,
     tags,
     headers: ["If-Match"],
     responses: { 200: { description: "The role", schema: Role } },

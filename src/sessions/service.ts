@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { can, userOf, type Principal } from "../auth/principal";
+import { can, type Principal } from "../auth/principal";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import { forbidden, notFound } from "../lib/errors";

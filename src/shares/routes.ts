@@ -88,7 +88,7 @@ shares.put(
   "/:user_id",
   describe({
     summary: "Share access to yourself with a user",
-    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes.",
+    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes. (A tag is a hash of the share's answer, so a PUT with one reads the share first: two database round trips instead of one.)",
     headers: ["If-Match"],
     tags,
     responses: { 200: { description: "The share", schema: Share } },
