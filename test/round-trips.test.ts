@@ -74,6 +74,21 @@ describe("D1 round trips for writes (session and permission checks ride in the w
     await one("PATCH email", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { email: "moved@x.test" }), 200);
     await one("PATCH /v1/users/me", req("PATCH", "/v1/users/me", member.token, { metadata: { mine: true } }), 200);
     await one("PUT /v1/users/{id}", req("PUT", `/v1/users/${member.user.id}`, f.ownerToken, { email: "moved@x.test", first_name: "Q" }), 200);
+    // Every field at once, and every check with it, still fits one batch (D1 binds at most 100 values a statement).
+    const everything = {
+      username: "all-of-it",
+      email: "all@x.test",
+      first_name: "A",
+      last_name: "B",
+      is_active: true,
+      roles: ["member", "admin"],
+      metadata: { deep: { x: 1 }, gone: null },
+      external_id: "ext-all",
+    };
+    await one("PATCH every field, refused", req("PATCH", `/v1/users/${member.user.id}`, member.token, everything), 403);
+    await one("PATCH every field", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, everything), 200);
+    const put = { username: "put-all", email: "put@x.test", first_name: "C", last_name: "D", metadata: { y: 2 } };
+    await one("PUT every field", req("PUT", `/v1/users/${member.user.id}`, f.ownerToken, put), 200);
   });
 
   it("share, session revoke (one and all) and API-key create take one round trip", async () => {

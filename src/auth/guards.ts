@@ -103,7 +103,7 @@ const covers = (granted: SQL, wanted: SQL) =>
 /** Whether the caller holds `permission` (decided in JS when the principal is resolved). */
 export function callerHolds(caller: WriteCaller, permission: string): SQL {
   if (caller.principal) return can(caller.principal, permission) ? sql`1` : sql`0`;
-  return sql`EXISTS (SELECT 1 FROM held g, (SELECT ${permission} AS value) w WHERE ${covers(sql`g.value`, sql`w.value`)})`;
+  return sql`EXISTS (SELECT 1 FROM held g, (SELECT ${permission} AS wanted) WHERE ${covers(sql`g.value`, sql`wanted`)})`;
 }
 
 /**
@@ -111,8 +111,8 @@ export function callerHolds(caller: WriteCaller, permission: string): SQL {
  * as rows of `value`: the privilege rule of src/roles/repo.ts, in SQL.
  */
 export function missingPermissions(wanted: SQL): SQL {
-  return sql`SELECT DISTINCT w.value FROM (${wanted}) w
-    WHERE NOT EXISTS (SELECT 1 FROM held g WHERE ${covers(sql`g.value`, sql`w.value`)})`;
+  return sql`SELECT DISTINCT wanted AS value FROM (SELECT value AS wanted FROM (${wanted}))
+    WHERE NOT EXISTS (SELECT 1 FROM held g WHERE ${covers(sql`g.value`, sql`wanted`)})`;
 }
 
 /** The permissions of the role row aliased `alias`, as rows of `value`. */
@@ -132,7 +132,7 @@ export function namesWhere(candidates: [string, SQL][]): SQL {
 
 /** The refusal a failing permission check answers with (requirePermission's). */
 export const needs = (caller: WriteCaller, permission: string): Check => ({
-  refuses: sql`NOT ${callerHolds(caller, permission)}`,
+  refuses: caller.principal ? !can(caller.principal, permission) : sql`NOT ${callerHolds(caller, permission)}`,
   answer: () => new ApiError("forbidden", `Missing permission ${permission}.`),
 });
 
@@ -180,7 +180,7 @@ function guardStatement(db: Db, checks: Check[], guard: Guard) {
   });
   const ctes = sql.join([callerTables(guard.caller), ...(guard.with ? [guard.with] : [])], sql`, `);
   return db.run(sql`WITH ${ctes} INSERT INTO write_guard (failure)
-    SELECT failure FROM (SELECT CASE ${sql.join(cases, sql` `)} END AS failure FROM (SELECT 1) one ${guard.join ?? sql``})
+    SELECT failure FROM (SELECT CASE ${sql.join(cases, sql` `)} END AS failure FROM (SELECT 1) ${guard.join ?? sql``})
     WHERE failure IS NOT NULL`);
 }
 
@@ -200,10 +200,12 @@ function refusal(checks: Check[], err: unknown): ApiError | undefined {
  */
 export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guard: Guard, statements: BatchItem<"sqlite">[]): Promise<R> {
   const db = c.var.db;
+  // Refusals known in JS before any that needs SQL are answered without a round trip.
+  const firstInSql = guard.checks.findIndex((ch) => typeof ch.refuses !== "boolean");
+  for (const ch of firstInSql < 0 ? guard.checks : guard.checks.slice(0, firstInSql)) {
+    if (ch.refuses === true) throw ch.answer(undefined as never);
+  }
   const checks = guard.checks.filter((ch) => ch.refuses !== false);
-  // A refusal known in JS before anything else can refuse needs no round trip at all.
-  const first = checks[0];
-  if (first?.refuses === true) throw first.answer(undefined as never);
   const head = guardStatement(db, checks, guard);
   const pending = c.var.pendingSession;
   const before = [...(head ? [head] : []), ...(pending ? [pending.statement] : [])];

@@ -61,11 +61,11 @@ export function toPrincipalRow(row: RawPrincipalRow | undefined): UserPrincipalR
 export function liveSessionFrom(tenantId: string, userId: string, sessionId: string, nowIso: string) {
   return sql`FROM sessions s
     JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-    JOIN tenants t ON t.id = u.tenant_id
+    JOIN tenants tn ON tn.id = u.tenant_id
     WHERE s.id = ${sessionId} AND s.tenant_id = ${tenantId} AND s.user_id = ${userId}
       AND s.revoked_at IS NULL AND s.expires_at > ${nowIso}
       AND u.deleted_at IS NULL AND u.is_active = 1 AND u.is_managed = 0
-      AND t.deleted_at IS NULL`;
+      AND tn.deleted_at IS NULL`;
 }
 
 /** The user behind an access token, in one indexed read (see `liveSessionFrom`). */
