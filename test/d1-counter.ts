@@ -3,10 +3,20 @@ import { createApp } from "../src/app";
 
 /**
  * A D1 binding that counts round trips: every statement execution (`first`, `all`, `run`,
- * `raw`) and every `batch`/`exec` is one trip to the database in production.
+ * `raw`) and every `batch`/`exec` is one trip to the database in production. It also sums the
+ * rows D1 reports each statement read (`meta.rows_read`); `first` and `raw` report none, so the
+ * statements run that way are counted as `unmeasured`.
  */
 export function countingD1(db: D1Database) {
-  const counter = { trips: 0, log: [] as string[] };
+  const counter = { trips: 0, log: [] as string[], rowsRead: 0, statements: 0, unmeasured: 0, rowsByStatement: [] as number[] };
+  const measure = (result: unknown) => {
+    for (const r of (Array.isArray(result) ? result : [result]) as D1Result[]) {
+      counter.statements++;
+      counter.rowsRead += r.meta.rows_read;
+      counter.rowsByStatement.push(r.meta.rows_read);
+    }
+    return result;
+  };
   const wrapStatement = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop, receiver) {
@@ -17,7 +27,12 @@ export function countingD1(db: D1Database) {
           return (...args: unknown[]) => {
             counter.trips++;
             counter.log.push(sql);
-            return value.apply(target, args);
+            const result = value.apply(target, args) as Promise<unknown>;
+            if (prop === "first" || prop === "raw") {
+              counter.unmeasured++;
+              return result;
+            }
+            return result.then(measure);
           };
         }
         return value.bind(target);
@@ -33,7 +48,8 @@ export function countingD1(db: D1Database) {
           counter.trips++;
           counter.log.push(`${String(prop)}(${Array.isArray(args[0]) ? args[0].length : 1})`);
           // Statements in a batch are unwrapped by D1 itself; hand it the originals.
-          return value.apply(target, args);
+          const result = value.apply(target, args) as Promise<unknown>;
+          return prop === "batch" ? result.then(measure) : result;
         };
       }
       return value.bind(target);
@@ -49,5 +65,6 @@ export async function countTrips(request: Request) {
   const { db, counter } = countingD1(env.DB);
   const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
   const res = await app.fetch(request, { ...env, DB: db }, ctx);
-  return { res, trips: counter.trips, log: counter.log };
+  const { trips, log, rowsRead, statements, unmeasured, rowsByStatement } = counter;
+  return { res, trips, log, rowsRead, statements, unmeasured, rowsByStatement };
 }

@@ -63,6 +63,20 @@ export const SCENARIOS = [
     }),
   },
   {
+    id: "page",
+    short: "page 1 + total",
+    label: "page mode, first page with total: GET /v1/users?page=1&page_size=20",
+    note: "the total comes from the per-tenant counters, not a count of the tenant",
+    request: (ctx) => ({ method: "GET", path: "/v1/users?page=1&page_size=20", headers: auth(ctx) }),
+  },
+  {
+    id: "page-deep",
+    short: "deep page + total",
+    label: "page mode, deep page with total: GET /v1/users?page=…&page_size=20",
+    note: "page 2,500 (or the last full page of a smaller tenant): OFFSET walks the pages before it",
+    request: (ctx) => ({ method: "GET", path: `/v1/users?page=${ctx.deepPage}&page_size=20`, headers: auth(ctx) }),
+  },
+  {
     id: "search",
     short: "search",
     label: "search: GET /v1/users?search=Zyxwvut",

@@ -29,8 +29,8 @@ const DAY_MS = 86_400_000;
 const SEED_EPOCH = Date.UTC(2026, 0, 1);
 const SPAN_MS = 730 * DAY_MS;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed) {
+/** mulberry32: small, fast, deterministic (test/rows-read.test.ts seeds with it too). */
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -251,6 +251,42 @@ export const idempotencyKeys = sqliteTable(
   ],
 );
 
+/**
+ * Live users of a tenant by (role, is_active, is_managed), kept by the triggers of
+ * migrations/0004_list_counts.sql in the same transaction as every change: page-mode totals read
+ * these instead of counting users. `role` '' is every user; users marked deleted do not count.
+ */
+export const userCounts = sqliteTable(
+  "user_counts",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    role: text("role").notNull(),
+    isActive: integer("is_active", { mode: "boolean" }).notNull(),
+    isManaged: integer("is_managed", { mode: "boolean" }).notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.role, t.isActive, t.isManaged] })],
+);
+
+/** Events per (tenant, type), by trigger; tenant_id '' for platform-level events. */
+export const eventCounts = sqliteTable(
+  "event_counts",
+  {
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.type] })],
+);
+
+/** One row (id 1): how many tenants are not marked deleted, by trigger. */
+export const liveTenants = sqliteTable("live_tenants", {
+  id: integer("id").primaryKey(),
+  n: integer("n").notNull(),
+});
+
 /*
  * Not tables drizzle models: the view `write_guard` and its INSTEAD OF trigger
  * (migrations/0005_write_guard.sql) turn a refusal found inside a write batch into an ABORT that

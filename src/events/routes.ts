@@ -50,7 +50,9 @@ async function listEvents(db: Db, p: Principal, q: ListEventsInput) {
   if (pagination.mode === "page") {
     const [rows, count] = await batch(db, [
       db.all<EventRow>(sql`${select} ORDER BY seq LIMIT ${pagination.pageSize} OFFSET ${(pagination.page - 1) * pagination.pageSize}`),
-      db.get<{ total: number }>(sql`SELECT count(*) AS total FROM events WHERE ${where}`),
+      // Kept per (tenant, type) by trigger (migrations/0004_list_counts.sql): one row per type, not per event.
+      db.get<{ total: number }>(sql`SELECT coalesce(sum(n), 0) AS total FROM event_counts
+        WHERE tenant_id = ${p.tenantId ?? ""}${type}`),
     ]);
     return numberedPage(rows.map(present), count?.total, pagination);
   }

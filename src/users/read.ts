@@ -12,12 +12,12 @@ import {
   sortForRequest,
   numberedPage,
 } from "../lib/pagination";
+import { countUsersStatement } from "./totals";
 import {
-  countUsersStatement,
   filterConditions,
   findVisibleUser,
   listUsersStatement,
-  searchLeads,
+  usersSource,
   USER_SORT_FIELDS,
   userHolds,
   type UserRow,
@@ -79,7 +79,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
   const pagination = resolvePagination(q, scope);
   const terms = sortForRequest(q.sort, pagination, SORT_FIELDS, "created_at,id");
   const conditions = filterConditions(filters);
-  const searchFirst = searchLeads(filters);
+  const source = usersSource(filters);
 
   if (pagination.mode === "page") {
     const order = orderBy(terms, USER_SORT_FIELDS);
@@ -87,12 +87,12 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
       listUsersStatement(db, {
         viewer,
         conditions,
-        searchFirst,
+        source,
         order,
         limit: pagination.pageSize,
         offset: (pagination.page - 1) * pagination.pageSize,
       }),
-      countUsersStatement(db, viewer, conditions, searchFirst),
+      countUsersStatement(db, viewer, filters),
     ]);
     return numberedPage(rows.map(presentUserWithAccess), count?.total, pagination);
   }
@@ -103,7 +103,7 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
     listUsersStatement(db, {
       viewer,
       conditions: [...conditions, ...keyset],
-      searchFirst,
+      source,
       order: orderBy(terms, USER_SORT_FIELDS, cursor?.dir === "prev"),
       limit: pagination.limit + 1,
     }),
