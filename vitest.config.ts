@@ -1,4 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 import { buildConsumerWorker } from "./scripts/build-example.mjs";
 
@@ -22,6 +25,14 @@ const INTEGRATION_TESTS = ["test/consumer.test.ts", "test/client.test.ts"];
 /** Webhooks as under `npm run dev` (http and loopback allowed), with the enqueue after each request dropped. */
 const WEBHOOK_DEV_TESTS = ["test/webhooks-sweep.test.ts"];
 
+/** SRI of the installed swagger-ui-dist files, read byte for byte here (tests cannot read files). */
+function docsRendererSri(): string {
+  const dir = createRequire(import.meta.url).resolve("swagger-ui-dist/package.json").replace(/package\.json$/, "");
+  const sri = (file: string) => `sha384-${createHash("sha384").update(readFileSync(dir + file)).digest("base64")}`;
+  const { version } = JSON.parse(readFileSync(`${dir}package.json`, "utf8")) as { version: string };
+  return JSON.stringify({ version, "swagger-ui-bundle.js": sri("swagger-ui-bundle.js"), "swagger-ui.css": sri("swagger-ui.css") });
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   const workers = (extra: Record<string, string> = {}, miniflare: Record<string, unknown> = {}) =>
@@ -32,12 +43,15 @@ export default defineConfig(async () => {
         ...miniflare,
         bindings: {
           TEST_MIGRATIONS: migrations,
+          TEST_DOCS_RENDERER: docsRendererSri(),
           BOOTSTRAP_API_KEY: "up_test_bootstrap_key_0123456789abcdefghijklmnopqrstuv",
           // Cheap scrypt (N,r,p) so the suite does not spend its time hashing passwords.
           PASSWORD_SCRYPT_PARAMS: "1024,8,1",
           LOGIN_MAX_FAILURES: "5",
           LOGIN_IP_MAX_FAILURES: "20",
           LOGIN_LOCKOUT_SECONDS: "60",
+          // Browser apps test/browser.test.ts calls from (and "*", which must allow nothing).
+          CORS_ORIGINS: "https://app.example.test, *, https://admin.example.test:8443/",
           // Webhooks: a test key for secrets at rest, retries 1 s apart (3 attempts), a short timeout.
           WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdefghijklmnop",
           WEBHOOK_RETRY_SCHEDULE: "1,1",

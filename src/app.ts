@@ -1,13 +1,15 @@
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { drizzle } from "drizzle-orm/d1";
-import * as schema from "./db/schema";
 import type { AppEnv, Bindings, Db } from "./env";
+import { dbOver } from "./db/client";
 import { ApiError, problemBody } from "./lib/errors";
 import { requestId } from "./middleware/request-id";
 import { bodyGuard } from "./middleware/body-guard";
 import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
+import { cors } from "./middleware/cors";
+import { dbSession } from "./middleware/db-session";
+import { bookmarkRefused, isBookmarkRefusal } from "./db/bookmark";
 import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
 import { service } from "./service/routes";
@@ -51,12 +53,12 @@ const PUBLIC_ROUTES = new Set([
  */
 const hasHandler = (c: Context<AppEnv>) => matchedRoutes(c).some((r) => r.method !== "ALL");
 
-/** One drizzle client per D1 binding, reused across requests in the isolate. */
+/** A drizzle client over the `DB` binding itself (the primary), for work outside a request: RPC, queue consumer, sweep. */
 const clients = new WeakMap<D1Database, Db>();
 export function dbFor(env: Bindings): Db {
   let db = clients.get(env.DB);
   if (!db) {
-    db = drizzle(env.DB, { schema });
+    db = dbOver(env.DB);
     clients.set(env.DB, db);
   }
   return db;
@@ -69,10 +71,8 @@ export function createApp() {
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use("*", requestId());
-  app.use("*", async function attachDb(c, next) {
-    c.set("db", dbFor(c.env));
-    await next();
-  });
+  app.use("*", cors());
+  app.use("*", dbSession());
   // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).
   app.use("*", webhookProducer());
   app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH, largerFor: LARGE_BODY_ROUTES }));
@@ -135,6 +135,8 @@ export function createApp() {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return problem(c, err);
+    // D1 refusing a bookmark that passed our check is still the caller's bookmark: a 422.
+    if (c.var.bookmarkGiven && isBookmarkRefusal(err)) return problem(c, bookmarkRefused());
     if (err instanceof HTTPException && err.status === 400) {
       return problem(c, new ApiError("malformed_json", "The request body is not valid JSON."));
     }

@@ -33,6 +33,12 @@ export interface Bindings {
   LOGIN_IP_MAX_FAILURES?: string;
   LOGIN_LOCKOUT_SECONDS?: string;
   LOGIN_WINDOW_SECONDS?: string;
+  /** Address budget refill: one failed sign-in back every this many seconds (token bucket, default 864). */
+  LOGIN_IP_REFILL_SECONDS?: string;
+  /** Browser origins (comma-separated) allowed to call the API cross-origin, and to send cookie-authenticated changes. */
+  CORS_ORIGINS?: string;
+  /** Key of the MAC on X-Userplane-Bookmark (default: derived from BOOTSTRAP_API_KEY). */
+  BOOKMARK_SECRET?: string;
   /** Webhooks (src/webhooks): the delivery queue, whose consumer is this worker. */
   WEBHOOK_QUEUE: Queue<WebhookMessage>;
   /** Secret: the key webhook signing secrets are encrypted with in D1 (≥ 32 characters). */
@@ -47,7 +53,8 @@ export interface Bindings {
   WEBHOOK_TEST_DROP_ENQUEUE?: string;
 }
 
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/** A drizzle client; `$client` is the binding, or the request's D1 session (src/db/client.ts). */
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database | D1DatabaseSession };
 
 export interface Variables {
   db: Db;
@@ -55,6 +62,8 @@ export interface Variables {
   principal: Principal;
   /** Who the verified credential names, before any database read (see src/auth/deferred.ts). */
   caller: Caller;
+  /** Whether the request sent back an `X-Userplane-Bookmark` (src/middleware/db-session.ts). */
+  bookmarkGiven: boolean;
   /** Set instead of `principal` on routes that batch the session check with their read. */
   pendingSession?: PendingSession;
 }

@@ -3,7 +3,8 @@ import { createApp } from "../src/app";
 
 /**
  * A D1 binding that counts round trips: every statement execution (`first`, `all`, `run`,
- * `raw`) and every `batch`/`exec` is one trip to the database in production. It also sums the
+ * `raw`) and every `batch`/`exec` is one trip to the database in production, on the binding or
+ * on any session opened from it (`withSession`). It also sums the
  * rows D1 reports each statement read (`meta.rows_read`); `first` and `raw` report none, so the
  * statements run that way are counted as `unmeasured`.
  */
@@ -38,23 +39,27 @@ export function countingD1(db: D1Database) {
         return value.bind(target);
       },
     });
-  const wrapped = new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare") return (sql: string) => wrapStatement(value.call(target, sql), sql);
-      if (prop === "batch" || prop === "exec") {
-        return (...args: unknown[]) => {
-          counter.trips++;
-          counter.log.push(`${String(prop)}(${Array.isArray(args[0]) ? args[0].length : 1})`);
-          // Statements in a batch are unwrapped by D1 itself; hand it the originals.
-          const result = value.apply(target, args) as Promise<unknown>;
-          return prop === "batch" ? result.then(measure) : result;
-        };
-      }
-      return value.bind(target);
-    },
-  });
+  // The binding and every D1 session made from it (`withSession`, as each request does) count alike.
+  const wrapDatabase = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(inner, prop, receiver) {
+        const value = Reflect.get(inner, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "prepare") return (sql: string) => wrapStatement(value.call(inner, sql), sql);
+        if (prop === "withSession") return (...args: unknown[]) => wrapDatabase(value.apply(inner, args));
+        if (prop === "batch" || prop === "exec") {
+          return (...args: unknown[]) => {
+            counter.trips++;
+            counter.log.push(`${String(prop)}(${Array.isArray(args[0]) ? args[0].length : 1})`);
+            // Statements in a batch are unwrapped by D1 itself; hand it the originals.
+            const result = value.apply(inner, args) as Promise<unknown>;
+            return prop === "batch" ? result.then(measure) : result;
+          };
+        }
+        return value.bind(inner);
+      },
+    });
+  const wrapped = wrapDatabase(db);
   return { db: wrapped as D1Database, counter };
 }
 

@@ -7,6 +7,8 @@ declare global {
     interface Env extends Bindings {
       /** SQL migrations read from ./migrations by vitest.config.ts. */
       TEST_MIGRATIONS: D1Migration[];
+      /** `{ version, <file>: "sha384-…" }` of the installed swagger-ui-dist (vitest.config.ts). */
+      TEST_DOCS_RENDERER: string;
       /** examples/consumer-worker, in the "integration" project (vitest.config.ts). */
       CONSUMER: Fetcher;
     }

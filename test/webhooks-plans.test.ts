@@ -22,15 +22,19 @@ function recordingD1(db: D1Database) {
         return value.bind(target);
       },
     });
-  const recording = new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare") return (sql: string) => (issued.has(sql) || issued.set(sql, []), wrap(value.call(target, sql), sql));
-      if (prop === "batch") return (stmts: D1PreparedStatement[]) => value.call(target, stmts);
-      return value.bind(target);
-    },
-  });
+  // The binding and every D1 session made from it (each request runs in one) record alike.
+  const record = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(inner, prop, receiver) {
+        const value = Reflect.get(inner, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "withSession") return (...args: unknown[]) => record(value.apply(inner, args));
+        if (prop === "prepare") return (sql: string) => (issued.has(sql) || issued.set(sql, []), wrap(value.call(inner, sql), sql));
+        if (prop === "batch") return (stmts: D1PreparedStatement[]) => value.call(inner, stmts);
+        return value.bind(inner);
+      },
+    });
+  const recording = record(db);
   return { db: recording as D1Database, issued };
 }
 

@@ -36,10 +36,15 @@ export const accountLimit = (env: Bindings, tenantId: string, userId: string): L
 });
 
 /**
- * Failed sign-ins one client address may have in a window (`LOGIN_IP_MAX_FAILURES`, default 100):
- * higher than an account's, as many people share an address (an office, a carrier's NAT).
+ * Failed sign-ins one client address may have: a token bucket with a burst of
+ * `LOGIN_IP_MAX_FAILURES` (default 100, higher than an account's, as many people share an
+ * address: an office, a carrier's NAT), refilled by one every `LOGIN_IP_REFILL_SECONDS` (default
+ * 864: 100 a day, as Auth0's suspicious-IP throttling), instead of a window that refills it all.
  */
-export const addressRule = (env: Bindings): ThrottleRule => rule(env, positive(env.LOGIN_IP_MAX_FAILURES, 100));
+export const addressRule = (env: Bindings): ThrottleRule => ({
+  ...rule(env, positive(env.LOGIN_IP_MAX_FAILURES, 100)),
+  refillSeconds: positive(env.LOGIN_IP_REFILL_SECONDS, 864),
+});
 
 /** Reset requests per email in a window: a few, then the same growing lock-out. */
 export const RESET_REQUESTS_PER_EMAIL = 5;

@@ -11,6 +11,12 @@ export interface ThrottleRule {
    * key has been idle for a day.
    */
   windowSeconds: number;
+  /**
+   * Makes the budget a token bucket instead: a burst of `max` failures, then one more every
+   * `refillSeconds` (never more than `max` in hand). No window, no lock-out: an empty bucket
+   * refuses until its next token, which `Retry-After` names.
+   */
+  refillSeconds?: number;
 }
 
 /**
@@ -30,15 +36,17 @@ interface Counter {
   spent: number;
   /** Of those, the ones reported failed; the rest are in flight (or were given back). */
   failed: number;
-  /** When the current window opened. */
+  /** When the current window opened; for a bucket, the instant its next refill is counted from. */
   window_started_at: number;
   /** Lock-outs so far: the next one lasts lockoutSeconds · 2^lockouts. */
   lockouts: number;
   locked_until: number | null;
   touched_at: number;
+  /** A bucket's: when every failure will have been refilled (the counter may be dropped after). */
+  full_at: number;
 }
 
-const FRESH: Counter = { spent: 0, failed: 0, window_started_at: 0, lockouts: 0, locked_until: null, touched_at: 0 };
+const FRESH: Counter = { spent: 0, failed: 0, window_started_at: 0, lockouts: 0, locked_until: null, touched_at: 0, full_at: 0 };
 
 /**
  * Brute-force counters, one object per key (`idFromName("login:acct:…")`, `"login:ip:…"`,
@@ -70,10 +78,14 @@ export class Throttle extends DurableObject<Bindings> {
       ctx.storage.sql.exec("ALTER TABLE counter ADD COLUMN failed INTEGER NOT NULL DEFAULT 0");
       ctx.storage.sql.exec("UPDATE counter SET failed = spent");
     }
+    if (!columns.some((c) => c.name === "full_at")) {
+      ctx.storage.sql.exec("ALTER TABLE counter ADD COLUMN full_at INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
   /** Charges one attempt, or refuses it while the key is locked (or its budget is spent). */
   attempt(rule: ThrottleRule, now: number): Verdict {
+    if (rule.refillSeconds) return this.attemptBucket(rule, now);
     const c = this.current(now);
     if (c.locked_until !== null && c.locked_until > now) return this.refuse(c, now);
     if (c.locked_until !== null) {
@@ -95,6 +107,7 @@ export class Throttle extends DurableObject<Bindings> {
 
   /** The charged attempt failed: once `max` have failed, the key is locked out. */
   fail(rule: ThrottleRule, now: number): Verdict {
+    if (rule.refillSeconds) return this.failBucket(rule, now);
     const c = this.current(now);
     c.failed += 1;
     if (c.failed >= rule.max && (c.locked_until === null || c.locked_until <= now)) this.lock(c, rule, now);
@@ -126,9 +139,46 @@ export class Throttle extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const c = this.load();
     if (!c) return;
-    const idleUntil = Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0);
+    const idleUntil = Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0, c.full_at);
     if (Date.now() >= idleUntil) this.ctx.storage.sql.exec("DELETE FROM counter");
     else await this.ctx.storage.setAlarm(idleUntil);
+  }
+
+  private attemptBucket(rule: ThrottleRule, now: number): Verdict {
+    const c = this.bucket(rule, now);
+    if (c.failed >= rule.max) return { allowed: false, retryAfter: untilNextToken(c, rule, now) };
+    if (c.spent >= rule.max) return { allowed: false, retryAfter: 1, busy: true };
+    c.spent += 1;
+    c.touched_at = now;
+    this.save(c);
+    return { allowed: true };
+  }
+
+  private failBucket(rule: ThrottleRule, now: number): Verdict {
+    const c = this.bucket(rule, now);
+    c.failed += 1;
+    c.spent = Math.max(c.spent, c.failed);
+    c.touched_at = now;
+    c.full_at = c.window_started_at + c.failed * rule.refillSeconds! * 1000;
+    this.save(c);
+    return c.failed >= rule.max ? { allowed: false, retryAfter: untilNextToken(c, rule, now) } : { allowed: true };
+  }
+
+  /**
+   * A bucket as of `now`: one failure refilled per whole period since the refill clock's start,
+   * the remainder kept for the next one. A full bucket has no clock: it starts with the next
+   * failure, so the first refill comes one period after the bucket stopped being full.
+   */
+  private bucket(rule: ThrottleRule, now: number): Counter {
+    const c = this.load() ?? { ...FRESH, window_started_at: now, touched_at: now };
+    const periodMs = rule.refillSeconds! * 1000;
+    const refilled = Math.min(c.failed, Math.max(0, Math.floor((now - c.window_started_at) / periodMs)));
+    c.failed -= refilled;
+    c.spent = Math.max(0, c.spent - refilled);
+    c.window_started_at = c.failed === 0 ? now : c.window_started_at + refilled * periodMs;
+    // Attempts that never reported back (a worker that died mid-way) stop holding tokens after a day.
+    if (now - c.touched_at >= FORGET_AFTER_MS) c.spent = c.failed;
+    return c;
   }
 
   /** The counter as of `now`: a key idle for a day with no lock in force starts over. */
@@ -159,24 +209,30 @@ export class Throttle extends DurableObject<Bindings> {
   private load(): Counter | null {
     return (
       this.ctx.storage.sql
-        .exec<Counter>("SELECT spent, failed, window_started_at, lockouts, locked_until, touched_at FROM counter")
+        .exec<Counter>("SELECT spent, failed, window_started_at, lockouts, locked_until, touched_at, full_at FROM counter")
         .toArray()[0] ?? null
     );
   }
 
   private save(c: Counter): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO counter (id, spent, failed, window_started_at, lockouts, locked_until, touched_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO counter (id, spent, failed, window_started_at, lockouts, locked_until, touched_at, full_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET spent = excluded.spent, failed = excluded.failed, window_started_at = excluded.window_started_at,
-         lockouts = excluded.lockouts, locked_until = excluded.locked_until, touched_at = excluded.touched_at`,
+         lockouts = excluded.lockouts, locked_until = excluded.locked_until, touched_at = excluded.touched_at, full_at = excluded.full_at`,
       c.spent,
       c.failed,
       c.window_started_at,
       c.lockouts,
       c.locked_until,
       c.touched_at,
+      c.full_at,
     );
     // Cleanup only; the counter's meaning never depends on when the alarm runs.
-    void this.ctx.storage.setAlarm(Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0));
+    void this.ctx.storage.setAlarm(Math.max(c.touched_at + FORGET_AFTER_MS, c.locked_until ?? 0, c.full_at));
   }
+}
+
+/** Seconds until an empty bucket's next token (at least 1). */
+function untilNextToken(c: Counter, rule: ThrottleRule, now: number): number {
+  return Math.max(1, Math.ceil((c.window_started_at + rule.refillSeconds! * 1000 - now) / 1000));
 }

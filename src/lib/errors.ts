@@ -12,6 +12,7 @@ export const errorRegistry = {
   invalid_refresh_token: { status: 401, title: "Invalid refresh token" },
   forbidden: { status: 403, title: "Forbidden" },
   password_change_required: { status: 403, title: "Password change required" },
+  csrf_failed: { status: 403, title: "Cross-site request refused" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -93,23 +93,37 @@ export function resolvePagination(input: PaginationInput, scope: string): Pagina
   return { mode: "cursor", limit: input.limit ?? 20, cursor: input.cursor ? decodeCursor(input.cursor, scope) : null };
 }
 
+/** Why a `sort` list cannot be used, or null when every term names an allowed field once. */
+export function sortProblem(raw: string, allowed: readonly string[]): string | null {
+  const seen = new Set<string>();
+  for (const part of raw.split(",")) {
+    const field = part.startsWith("-") ? part.slice(1) : part;
+    if (!allowed.includes(field)) return `Cannot sort by "${field}"; use ${allowed.join(", ")}.`;
+    if (seen.has(field)) return `"${field}" appears twice.`;
+    seen.add(field);
+  }
+  return null;
+}
+
+/**
+ * `sort` as a query field: a comma list of the allowed fields, each optionally prefixed by `-`.
+ * Checked with the rest of the query, so a bad sort is named next to every other bad field.
+ */
+export const sortParam = (allowed: readonly string[]) =>
+  z
+    .string()
+    .max(200)
+    .superRefine((raw, ctx) => {
+      const problem = raw === "" ? null : sortProblem(raw, allowed);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, params: { code: "invalid_sort" } });
+    });
+
 /** Parses `sort=username,-created_at` against the allowed fields; `id` always ends the order. */
 export function parseSort(raw: string | undefined, allowed: readonly string[], fallback: string): SortTerm[] {
   const text = raw === undefined || raw === "" ? fallback : raw;
-  const terms: SortTerm[] = [];
-  for (const part of text.split(",")) {
-    const desc = part.startsWith("-");
-    const field = desc ? part.slice(1) : part;
-    if (!allowed.includes(field)) {
-      throw validationError([
-        { path: "sort", message: `Cannot sort by "${field}"; use ${allowed.join(", ")}.`, code: "invalid_sort" },
-      ]);
-    }
-    if (terms.some((t) => t.field === field)) {
-      throw validationError([{ path: "sort", message: `"${field}" appears twice.`, code: "invalid_sort" }]);
-    }
-    terms.push({ field, desc });
-  }
+  const problem = sortProblem(text, allowed);
+  if (problem) throw validationError([{ path: "sort", message: problem, code: "invalid_sort" }]);
+  const terms = text.split(",").map((part) => ({ field: part.replace(/^-/, ""), desc: part.startsWith("-") }));
   if (!terms.some((t) => t.field === "id")) terms.push({ field: "id", desc: terms.at(-1)?.desc ?? false });
   return terms;
 }

@@ -16,6 +16,7 @@ import { sha256Hex, timingSafeEqual } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { isoNow } from "../lib/time";
 import { defersSessionCheck, type Caller, type PendingSession } from "../auth/deferred";
+import { requireAllowedOrigin } from "../lib/origin";
 
 /** The one route a caller with a temporary password may use. */
 export const PASSWORD_CHANGE_ROUTE = { method: "POST", path: "/v1/users/me/password" } as const;
@@ -97,7 +98,11 @@ async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
     return credential.startsWith(API_KEY_PREFIX) ? apiKeyPrincipal(scopeOf(c), credential) : jwtPrincipal(c, credential);
   }
   const cookie = getCookie(c, "token");
-  if (cookie) return jwtPrincipal(c, cookie);
+  if (cookie) {
+    // The browser attaches the cookie by itself, whoever made the page: changes need our origin.
+    requireAllowedOrigin(c);
+    return jwtPrincipal(c, cookie);
+  }
   throw unauthorized("Authentication required.");
 }
 

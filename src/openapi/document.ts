@@ -2,6 +2,9 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { errorRegistry } from "../lib/errors";
 import { describedWebhooks, docOf, type RouteDoc } from "./registry";
+import { BOOKMARK_HEADER } from "../db/bookmark";
+import { SESSION_START } from "../middleware/db-session";
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS } from "../middleware/cors";
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 
@@ -115,6 +118,27 @@ const headerParameter = {
   },
 } as const;
 
+/** `X-Userplane-Bookmark` on a request: what it does, and where the session starts without it. */
+function bookmarkParameter(method: string) {
+  const start =
+    method === "GET"
+      ? `Without one the session starts "${SESSION_START.read}": any replica may answer, and it may be behind the primary by the replication lag.`
+      : `This operation writes, so its session starts "${SESSION_START.write}" (the primary is at least as new as any bookmark); the bookmark is still checked.`;
+  return {
+    name: BOOKMARK_HEADER,
+    in: "header",
+    required: false,
+    description: `A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. ${start}`,
+    schema: { type: "string" },
+  };
+}
+
+const bookmarkResponseHeader = {
+  description:
+    "The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state.",
+  schema: { type: "string" },
+};
+
 /**
  * The OpenAPI 3.1 document, generated from the app's own route table and the zod schemas its
  * validators use, so a route cannot exist undocumented or be documented differently from what
@@ -147,6 +171,7 @@ export function openApiDocument(app: Hono<any>) {
       ),
       ...parameters(components, op.query, "query"),
       ...(op.headers ?? []).map((h) => headerParameter[h]),
+      ...(op.path.startsWith("/v1/") ? [bookmarkParameter(op.method)] : []),
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses ?? { 200: { description: "OK" } })) {
@@ -162,6 +187,9 @@ export function openApiDocument(app: Hono<any>) {
       description: "A problem (RFC 9457).",
       content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
     };
+    if (op.path.startsWith("/v1/")) {
+      for (const r of Object.values(responses)) (r as JsonObject).headers = { [BOOKMARK_HEADER]: bookmarkResponseHeader };
+    }
     paths[path] ??= {};
     paths[path][op.method.toLowerCase()] = {
       operationId: `${op.method.toLowerCase()}${camelCase(path.replace(/[{}]/g, ""))}`,
@@ -214,12 +242,20 @@ export function openApiDocument(app: Hono<any>) {
       title: "userplane",
       version: "1.0.0",
       description:
-        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413; 5 MiB for POST /v1/users/import) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.",
+        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413; 5 MiB for POST /v1/users/import) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. A 422 names every bad field of the request, path, query and body together. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.\n\n" +
+        `Reading from replicas: every request runs in a D1 session. Reads (GET) start "${SESSION_START.read}" (a replica may answer) or at the ${BOOKMARK_HEADER} sent; writes (POST, PUT, PATCH, DELETE) start "${SESSION_START.write}". Every /v1 answer that read or wrote the database carries ${BOOKMARK_HEADER}; sending it back reads a state at least as new (read-your-writes). Without it a read may be stale by the replication lag, and a revoked session or key, or a deactivated or deleted user, may still be accepted for reads until the replica has caught up; writes check on the primary.\n\n` +
+        `Browsers: CORS answers only the origins in CORS_ORIGINS: preflights (OPTIONS) get 204 with Access-Control-Allow-Methods "${CORS_ALLOWED_METHODS}" and Access-Control-Allow-Headers "${CORS_ALLOWED_HEADERS}"; every answer to those origins, errors included, names the origin in Access-Control-Allow-Origin (never *), exposes "${CORS_EXPOSED_HEADERS}", and never carries Access-Control-Allow-Credentials. Other origins get no CORS headers. A POST, PUT, PATCH or DELETE authenticated by the token cookie must come from the service's own origin or a listed one (Origin; without it Sec-Fetch-Site must be same-origin, else the Referer's origin must be allowed; with none of them it is refused), else 403 csrf_failed and nothing changes. Requests authenticated by an Authorization header are not affected.`,
     },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An access token (JWT) or an API key (up_…)." },
-        cookie: { type: "apiKey", in: "cookie", name: "token", description: "An access token in the `token` cookie." },
+        cookie: {
+          type: "apiKey",
+          in: "cookie",
+          name: "token",
+          description:
+            "An access token in the `token` cookie, for the console on the service's own origin. Unsafe methods need an allowed origin (the service's own or one in CORS_ORIGINS), else 403 csrf_failed.",
+        },
       },
       schemas: { Problem: ProblemSchema, ...components.schemas },
     },

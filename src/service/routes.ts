@@ -43,10 +43,25 @@ service.get(
   },
 );
 
+/**
+ * The reference page's renderer: Swagger UI from jsDelivr at a pinned version, each file under
+ * Subresource Integrity, so a changed or compromised CDN file is refused by the browser. The
+ * hashes are of the npm package's files (byte-identical on jsDelivr); test/docs-page.test.ts
+ * recomputes them from the installed swagger-ui-dist of the same version.
+ */
+export const DOCS_RENDERER = {
+  version: "5.35.0",
+  script: { file: "swagger-ui-bundle.js", integrity: "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9" },
+  stylesheet: { file: "swagger-ui.css", integrity: "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I" },
+} as const;
+
+const rendererUrl = (file: string) => `https://cdn.jsdelivr.net/npm/swagger-ui-dist@${DOCS_RENDERER.version}/${file}`;
+
 service.get(
   "/docs",
   describe({
     summary: "Interactive API reference",
+    description: `Swagger UI ${DOCS_RENDERER.version} rendering /openapi.json, loaded from jsDelivr at that pinned version with Subresource Integrity.`,
     tags: ["Service"],
     security: "public",
     responses: { 200: { description: "An HTML page rendering /openapi.json" } },
@@ -58,10 +73,14 @@ service.get(
     <meta charset="utf-8" />
     <title>userplane API reference</title>
     <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <link rel="stylesheet" href="${rendererUrl(DOCS_RENDERER.stylesheet.file)}" integrity="${DOCS_RENDERER.stylesheet.integrity}" crossorigin="anonymous" referrerpolicy="no-referrer" />
   </head>
   <body>
-    <script id="api-reference" data-url="/openapi.json"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+    <div id="api-reference"></div>
+    <script src="${rendererUrl(DOCS_RENDERER.script.file)}" integrity="${DOCS_RENDERER.script.integrity}" crossorigin="anonymous" referrerpolicy="no-referrer"></script>
+    <script>
+      SwaggerUIBundle({ url: "/openapi.json", dom_id: "#api-reference", deepLinking: true });
+    </script>
   </body>
 </html>`),
 );

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
+import { paginationQuery, sortParam } from "../lib/pagination";
 
 export const ROLE_NAME = z
   .string()
@@ -143,9 +143,7 @@ export const ListUsersQuery = z.object({
   manager_id: z.string().max(64).optional(),
   include_managed: booleanParam.optional().meta({ description: "Include the users you manage (default true)." }),
   include_shared: booleanParam.optional().meta({ description: "Include the users who shared access with you (default true)." }),
-  sort: z
-    .string()
-    .max(200)
+  sort: sortParam(SORT_FIELDS)
     .optional()
     .meta({ description: `Comma list of ${SORT_FIELDS.join(", ")}; prefix - for descending. Default created_at,id.` }),
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
