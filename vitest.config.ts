@@ -10,9 +10,10 @@ import { buildConsumerWorker } from "./scripts/build-example.mjs";
  * Objects and compatibility date. The committed SQL migrations are handed to the runtime as
  * TEST_MIGRATIONS and applied by test/apply-migrations.ts; D1 storage is isolated per test file.
  *
- * Three projects: "api" (everything), "external-idp", the same worker with an external identity
- * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated, and
- * "webhooks-dev" (see below).
+ * Projects: "api" (everything); "external-idp", the same worker with an external identity
+ * provider configured (JWT_JWKS_URL & co.), which changes how foreign tokens are treated;
+ * "webhooks-dev" and "integration" (see below); and "cli", the migration CLI's own tests
+ * (scripts/cli: converters, readers, command line) in Node, where the CLI runs.
  */
 const EXTERNAL_IDP_TESTS = ["test/external-idp.test.ts"];
 /**
@@ -55,6 +56,8 @@ export default defineConfig(async () => {
           WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdefghijklmnop",
           WEBHOOK_RETRY_SCHEDULE: "1,1",
           WEBHOOK_TIMEOUT_MS: "500",
+          // Set by `npm run measure:hashes`: test/hash-cost.test.ts times imported hash formats.
+          MEASURE_HASH_COST: process.env.MEASURE_HASH_COST ?? "",
           ...extra,
         },
       },
@@ -107,6 +110,7 @@ export default defineConfig(async () => {
           ],
           test: { name: "external-idp", include: EXTERNAL_IDP_TESTS, ...shared },
         },
+        { test: { name: "cli", environment: "node", include: ["test/cli/**/*.test.mjs"] } },
       ],
     },
   };

@@ -4,73 +4,20 @@
 // waits for /healthz, runs the main flow over real HTTP (tenant with owner, sign-in, a webhook to a
 // local receiver on 127.0.0.1, create, list, search, password reset, delete), prints one line per
 // step, then stops the server by the process id it spawned and checks that nothing is left
-// listening. Exits non-zero on any failure. SMOKE_PORT, SMOKE_RECEIVER_PORT and
-// SMOKE_INSPECTOR_PORT pin the ports (default: free ones, and wrangler's own inspector port).
-import { spawn } from "node:child_process";
+// listening. Exits non-zero on any failure.
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const STARTUP_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 20_000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port the OS says is free on 127.0.0.1 right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function listening(port) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-/** Whether any process of the group led by `pgid` is still alive. */
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { sleep, startDevServer } from "./lib/dev-server.mjs";
+import { check, expectStatus, httpClient, runSteps } from "./lib/steps.mjs";
 
 // --- the server ------------------------------------------------------------------------------
 
-const port = Number(process.env.SMOKE_PORT) || (await freePort());
-const base = `http://127.0.0.1:${port}`;
-const persistDir = mkdtempSync(join(tmpdir(), "userplane-smoke-"));
-const platformKey = `up_smoke_${randomBytes(24).toString("base64url")}`;
-const devArgs = [
-  "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir,
-  ...(process.env.SMOKE_INSPECTOR_PORT ? ["--inspector-port", process.env.SMOKE_INSPECTOR_PORT] : []),
-  "--var", `BOOTSTRAP_API_KEY:${platformKey}`, "WEBHOOK_ALLOW_INSECURE_URLS:true",
-];
+const server = await startDevServer({ name: "smoke", vars: { WEBHOOK_ALLOW_INSECURE_URLS: "true" } });
+const { platformKey, waitForHealth } = server;
+const http = httpClient(server.base);
 
 // --- the webhook receiver: a tiny HTTP server on 127.0.0.1 that records what it is sent ------------
 
-const receiverPort = Number(process.env.SMOKE_RECEIVER_PORT) || (await freePort());
 const hooksReceived = [];
 const receiver = createHttpServer((req, res) => {
   const chunks = [];
@@ -80,7 +27,8 @@ const receiver = createHttpServer((req, res) => {
     res.writeHead(200).end("ok");
   });
 });
-await new Promise((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const receiverPort = receiver.address().port;
 
 /** Standard Webhooks verification: one of the v1 signatures is the HMAC of "<id>.<timestamp>.<body>". */
 function signedBy(secret, { headers, body }) {
@@ -88,95 +36,8 @@ function signedBy(secret, { headers, body }) {
   const expected = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest("base64");
   return String(headers["webhook-signature"] ?? "").split(" ").includes(`v1,${expected}`);
 }
-const output = [];
-
-console.log(`Starting: npm run dev -- ${devArgs.join(" ").replace(platformKey, "<random key>")}`);
-// Its own process group (detached) so that, should the polite stop fail, the whole tree it started
-// can still be reached through this one process id.
-const server = spawn("npm", ["run", "dev", "--", ...devArgs], {
-  cwd: root,
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  stdio: ["ignore", "pipe", "pipe"],
-  detached: true,
-});
-for (const stream of [server.stdout, server.stderr]) {
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk) => output.push(...chunk.replaceAll(platformKey, "<key>").split("\n")));
-}
-let serverExited = false;
-server.on("exit", () => {
-  serverExited = true;
-});
-// Interrupted (Ctrl-C, CI cancel): the server sits in its own process group and would not get the
-// signal, so stop it here before leaving.
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.once(signal, async () => {
-    console.log(`\n${signal}: stopping the server`);
-    await stopServer();
-    rmSync(persistDir, { recursive: true, force: true });
-    process.exit(130);
-  });
-}
-
-async function waitForHealth() {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (serverExited) throw new Error("npm run dev exited before the server answered");
-    try {
-      const response = await fetch(`${base}/healthz`);
-      if (response.status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(500);
-  }
-  throw new Error(`no 200 from /healthz within ${STARTUP_TIMEOUT_MS / 1000} s`);
-}
-
-/** SIGTERM to the npm process we spawned; scripts/dev.mjs then stops wrangler and workerd. */
-async function stopServer() {
-  const pid = server.pid;
-  if (!serverExited) process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline && (groupAlive(pid) || (await listening(port)))) await sleep(250);
-  let forced = false;
-  if (groupAlive(pid)) {
-    // Still running after the polite stop: end what this script started, by its group id.
-    forced = true;
-    process.kill(-pid, "SIGKILL");
-    await sleep(500);
-  }
-  const stillListening = await listening(port);
-  return { forced, stillListening };
-}
 
 // --- the flow --------------------------------------------------------------------------------
-
-async function http(method, path, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: response.status, type: response.headers.get("content-type") ?? "", json, text };
-}
-
-function expectStatus(response, status, what) {
-  if (response.status !== status) {
-    throw new Error(`${what}: expected ${status}, got ${response.status} ${response.text.slice(0, 300)}`);
-  }
-  return response.json;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
 
 const run = randomBytes(4).toString("hex");
 const slug = `smoke-${run}`;
@@ -283,41 +144,6 @@ const steps = [
   }],
 ];
 
-let passed = 0;
-let failed = 0;
-for (const [name, step] of steps) {
-  if (failed) {
-    console.log(`- skipped: ${name}`);
-    continue;
-  }
-  const started = Date.now();
-  try {
-    await step();
-    passed++;
-    console.log(`✓ ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed++;
-    console.log(`✗ ${name}\n    ${error.message}`);
-  }
-}
-const skipped = steps.length - passed - failed;
-
-const stop = await stopServer();
+const code = await runSteps(steps, server);
 receiver.close();
-rmSync(persistDir, { recursive: true, force: true });
-if (stop.forced) {
-  failed++;
-  console.log(`✗ the server did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM to pid ${server.pid}; killed its process group`);
-} else if (stop.stillListening) {
-  failed++;
-  console.log(`✗ something still listens on 127.0.0.1:${port} after the server stopped`);
-} else {
-  passed++;
-  console.log(`✓ server stopped by SIGTERM to pid ${server.pid}; nothing left listening on port ${port}`);
-}
-if (failed) {
-  console.log("\nServer output (last 60 lines):");
-  console.log(output.filter((l) => l.trim()).slice(-60).map((l) => `  | ${l}`).join("\n"));
-}
-console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
-process.exit(failed ? 1 : 0);
+process.exit(code);

@@ -25,6 +25,7 @@ import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
 import { events } from "./events/routes";
+import { importExport } from "./import/routes";
 import { signingKeys } from "./keys/routes";
 import { principal } from "./rpc/routes";
 import { webhooks } from "./webhooks/routes";
@@ -33,6 +34,8 @@ import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Routes that take bigger bodies than the rest (a thousand users with their metadata). */
+const LARGE_BODY_ROUTES = { "POST /v1/users/import": 5 * 1024 * 1024 };
 /** Deepest JSON nesting a request body may have (metadata documents included). */
 const MAX_BODY_DEPTH = 64;
 
@@ -72,7 +75,7 @@ export function createApp() {
   app.use("*", dbSession());
   // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).
   app.use("*", webhookProducer());
-  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH }));
+  app.use("*", bodyGuard({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_BODY_DEPTH, largerFor: LARGE_BODY_ROUTES }));
   app.use("/v1/*", etags());
 
   app.use(
@@ -90,6 +93,7 @@ export function createApp() {
   // Sub-resources of users first: their paths are longer, but keeping them ahead of
   // `/v1/users/:id` makes the order obvious.
   app.route("/v1/users/me/shares", shares);
+  app.route("/v1/users", importExport);
   app.route("/v1/users", managedUsers);
   app.route("/v1/users", passwords);
   app.route("/v1/users", sessions);

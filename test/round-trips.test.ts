@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { countTrips } from "./d1-counter";
-import { call, createTenant, userWithToken } from "./helpers";
+import { call, createTenant, PLATFORM_KEY, userWithToken } from "./helpers";
 
 const req = (method: string, path: string, token: string, body?: unknown) =>
   new Request(`http://userplane.test${path}`, {
@@ -57,39 +57,74 @@ describe("D1 round trips per request (session check included)", () => {
   });
 });
 
-describe("D1 round trips for writes", () => {
-  it("create and merge patch: the session check and the reads they need in one trip, the change in one batch", async () => {
+describe("D1 round trips for writes (session and permission checks ride in the write batch)", () => {
+  const one = async (name: string, request: Request, status: number) => {
+    const { res, trips, log } = await countTrips(request);
+    expect(res.status, `${name}: ${await res.clone().text()}`).toBe(status);
+    expect(trips, `${name}: ${log.join(" | ")}`).toBe(1);
+    return res;
+  };
+
+  it("create, merge patch (fields, roles, /me), PUT and role grants take one round trip", async () => {
     const { f, member } = await scene();
-    const created = await countTrips(req("POST", "/v1/users", f.ownerToken, { email: "new@x.test", roles: ["member"] }));
-    expect(created.res.status).toBe(201);
-    expect(created.trips, created.log.join(" | ")).toBe(2);
-    const patched = await countTrips(req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { first_name: "P", metadata: { a: 1 } }));
-    expect(patched.res.status).toBe(200);
-    expect(patched.trips, patched.log.join(" | ")).toBe(2);
-    const roles = await countTrips(req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { roles: ["admin"] }));
-    expect(roles.res.status).toBe(200);
-    expect(roles.trips, roles.log.join(" | ")).toBe(2);
+    await one("POST /v1/users", req("POST", "/v1/users", f.ownerToken, { email: "new@x.test", roles: ["member"] }), 201);
+    await one("POST /v1/users with a password", req("POST", "/v1/users", f.ownerToken, { email: "pw@x.test", password: "long-enough-1" }), 201);
+    await one("PATCH /v1/users/{id}", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { first_name: "P", metadata: { a: 1 } }), 200);
+    await one("PATCH roles", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { roles: ["admin"] }), 200);
+    await one("PATCH email", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { email: "moved@x.test" }), 200);
+    await one("PATCH /v1/users/me", req("PATCH", "/v1/users/me", member.token, { metadata: { mine: true } }), 200);
+    await one("PUT /v1/users/{id}", req("PUT", `/v1/users/${member.user.id}`, f.ownerToken, { email: "moved@x.test", first_name: "Q" }), 200);
+    // Every field at once, and every check with it, still fits one batch (D1 binds at most 100 values a statement).
+    const everything = {
+      username: "all-of-it",
+      email: "all@x.test",
+      first_name: "A",
+      last_name: "B",
+      is_active: true,
+      roles: ["member", "admin"],
+      metadata: { deep: { x: 1 }, gone: null },
+      external_id: "ext-all",
+    };
+    await one("PATCH every field, refused", req("PATCH", `/v1/users/${member.user.id}`, member.token, everything), 403);
+    await one("PATCH every field", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, everything), 200);
+    const put = { username: "put-all", email: "put@x.test", first_name: "C", last_name: "D", metadata: { y: 2 } };
+    await one("PUT every field", req("PUT", `/v1/users/${member.user.id}`, f.ownerToken, put), 200);
   });
 
-  it("share and session revoke: the change in one statement or batch after the session check", async () => {
+  it("share, session revoke (one and all) and API-key create take one round trip", async () => {
     const { f, member } = await scene();
-    const shared = await countTrips(req("PUT", `/v1/users/me/shares/${f.owner.id}`, member.token, { scopes: ["profile:read"] }));
-    expect(shared.res.status).toBe(200);
-    expect(shared.trips, shared.log.join(" | ")).toBe(2);
-    // The user whose sessions they are is read with the session check; the revocation is one batch.
+    await one("PUT share", req("PUT", `/v1/users/me/shares/${f.owner.id}`, member.token, { scopes: ["profile:read"] }), 200);
     const second = await call("POST", "/v1/auth/token", { body: { tenant: f.tenant.slug, email: f.owner.email, password: f.ownerPassword } });
     const sessions = await call("GET", "/v1/users/me/sessions", { token: second.body.access_token });
     const other = sessions.body.items.find((s: { current: boolean }) => s.current);
-    const one = await countTrips(req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken));
-    expect(one.res.status).toBe(204);
-    expect(one.trips, one.log.join(" | ")).toBe(2);
-    const gone = await countTrips(req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken));
-    expect(gone.res.status).toBe(404);
-    const all = await countTrips(req("DELETE", `/v1/users/${member.user.id}/sessions`, f.ownerToken));
-    expect(all.res.status).toBe(204);
-    expect(all.trips, all.log.join(" | ")).toBe(2);
+    await one("DELETE one session", req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken), 204);
+    await one("DELETE a gone session", req("DELETE", `/v1/users/${f.owner.id}/sessions/${other.id}`, f.ownerToken), 404);
+    await one("DELETE all sessions", req("DELETE", `/v1/users/${member.user.id}/sessions`, f.ownerToken), 204);
+    await one("POST /v1/api-keys", req("POST", "/v1/api-keys", f.ownerToken, { name: "ci", roles: ["member"] }), 201);
+    // A read of sessions: the user with the session check, then the page.
     const listed = await countTrips(req("GET", `/v1/users/${f.owner.id}/sessions`, f.ownerToken));
     expect(listed.res.status).toBe(200);
     expect(listed.trips, listed.log.join(" | ")).toBe(2);
+  });
+
+  it("role create, patch and delete take one round trip, and so does a tenant patch", async () => {
+    const { f } = await scene();
+    await one("POST /v1/roles", req("POST", "/v1/roles", f.ownerToken, { name: "TASK-ADMIN", permissions: ["tasks:admin"] }), 201);
+    await one("PATCH /v1/roles/{name}", req("PATCH", "/v1/roles/TASK-ADMIN", f.ownerToken, { description: "Tasks" }), 200);
+    await one("DELETE /v1/roles/{name}", req("DELETE", "/v1/roles/TASK-ADMIN", f.ownerToken), 204);
+    await one("PATCH /v1/tenants/{id}", req("PATCH", `/v1/tenants/${f.tenant.id}`, PLATFORM_KEY, { name: "Renamed" }), 200);
+  });
+
+  it("refusals cost the same one round trip: 401, 403, 404, 409, 412", async () => {
+    const { f, member } = await scene();
+    const other = await createTenant();
+    await one("403 member creates", req("POST", "/v1/users", member.token, { email: "no@x.test" }), 403);
+    await one("404 other tenant", req("PATCH", `/v1/users/${other.owner.id}`, f.ownerToken, { first_name: "X" }), 404);
+    await one("409 duplicate", req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { email: f.owner.email }), 409);
+    const stale = req("PATCH", `/v1/users/${member.user.id}`, f.ownerToken, { first_name: "Y" });
+    stale.headers.set("If-Match", '"usr-00000000-1"');
+    await one("412 stale", stale, 412);
+    await call("DELETE", `/v1/users/${member.user.id}/sessions`, { token: member.token });
+    await one("401 revoked", req("PATCH", "/v1/users/me", member.token, { first_name: "Z" }), 401);
   });
 });

@@ -35,7 +35,7 @@ describe("UserplaneRpc.authenticate", () => {
       session_id: null,
       key_id: key.id,
       roles: ["admin"],
-      permissions: ["users:*", "sessions:*", "api_keys:*", "events:*", "roles:read"],
+      permissions: ["users:*", "sessions:*", "api_keys:*", "events:*", "webhooks:*", "roles:read"],
       password_change_required: false,
     });
   });

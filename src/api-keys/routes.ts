@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { sessionInBatch } from "../auth/deferred";
 import type { AppEnv } from "../env";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
@@ -21,6 +22,7 @@ apiKeys.post(
     tags,
     responses: { 201: { description: "The key, with its secret", schema: CreatedApiKey } },
   }),
+  sessionInBatch(),
   idempotent({ omitFromReplay: ["key"] }),
   jsonBody(CreateApiKeyBody),
   async (c) => {

@@ -4,13 +4,14 @@ import type { AppEnv } from "../env";
 import { requirePermission, type Principal } from "../auth/principal";
 import { API_KEY_PREFIX } from "../middleware/authenticate";
 import { randomSecret, sha256Hex } from "../lib/crypto";
-import { guarded } from "../lib/db-errors";
 import { ApiError, fieldError, notFound } from "../lib/errors";
 import { assertIfMatch, etagOf } from "../lib/etag";
 import { newId } from "../lib/ids";
 import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
 import { isoNow } from "../lib/time";
-import { assertCanGrant, existingGrants, loadRoles } from "../roles/repo";
+import { assertCanGrant, existingGrants } from "../roles/repo";
+import { grantCheck, knownRolesCheck, rowsOf } from "../roles/guards";
+import { needs, sessionChecks, writeGuarded, writerFor, type Check } from "../auth/guards";
 import {
   countKeysStatement,
   deleteKey,
@@ -54,34 +55,47 @@ const scopeOf = (p: Principal): KeyScope => p.tenantId;
  * principal); everyone else creates a key of their tenant with roles they could grant.
  */
 export async function createApiKey(c: Context<AppEnv>, principal: Principal, input: CreateApiKeyInput) {
-  requirePermission(principal, "api_keys:write");
-  const scope = scopeOf(principal);
-  const expiresAt = futureInstant(input.expires_at);
+  const caller = writerFor(c, principal);
+  const scope = caller.tenantId;
   const roles = [...new Set(input.roles)];
-  if (scope === null && roles.length > 0) {
-    throw fieldError(
-      "roles",
-      "Platform keys carry no roles: they act as platform principals. Name a tenant (X-Tenant) to create a tenant key.",
-      "platform_key_roles",
-    );
+  let expiresAt: string | null = null;
+  let badExpiry: ApiError | null = null;
+  try {
+    expiresAt = futureInstant(input.expires_at);
+  } catch (err) {
+    badExpiry = err as ApiError;
   }
-  if (scope !== null) assertCanGrant(principal, await loadRoles(c.var.db, scope, roles));
+  const names = rowsOf(roles);
+  const checks: Check[] = [
+    ...sessionChecks(caller),
+    needs(caller, "api_keys:write"),
+    { refuses: badExpiry !== null, answer: () => badExpiry! },
+    {
+      refuses: scope === null && roles.length > 0,
+      answer: () =>
+        fieldError(
+          "roles",
+          "Platform keys carry no roles: they act as platform principals. Name a tenant (X-Tenant) to create a tenant key.",
+          "platform_key_roles",
+        ),
+    },
+    ...(scope === null ? [] : [knownRolesCheck(scope, names), grantCheck(scope, names)]),
+  ];
   const key = `${API_KEY_PREFIX}${randomSecret(SECRET_BITS)}`;
-  const row = await guarded(async () =>
-    insertKeyIfRolesExist(c.var.db, {
-      id: newId("key"),
-      tenantId: scope,
-      // The key goes when its creator is deleted; keys created by keys belong to the tenant.
-      userId: principal.kind === "user" ? principal.userId : null,
-      name: input.name,
-      roles,
-      hash: await sha256Hex(key),
-      prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
-      createdAt: isoNow(),
-      expiresAt,
-    }),
-  );
-  if (!row) throw new ApiError("conflict", "A role of the key was deleted meanwhile; nothing was created.");
+  const insert = insertKeyIfRolesExist(c.var.db, {
+    id: newId("key"),
+    tenantId: scope,
+    // The key goes when its creator is deleted; keys created by keys belong to the tenant.
+    userId: caller.actor.kind === "user" ? caller.userId : null,
+    name: input.name,
+    roles,
+    hash: await sha256Hex(key),
+    prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
+    createdAt: isoNow(),
+    expiresAt,
+  });
+  // The guard saw every role in the same transaction, so the insert cannot miss one.
+  const [row] = await writeGuarded<[ApiKeyRow]>(c, { caller, checks }, [insert]);
   return { ...presentKey(row), key };
 }
 

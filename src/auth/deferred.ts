@@ -11,13 +11,17 @@ import type { Principal } from "./principal";
  * check pending; the handler then sends that check in the same `batch()` as its own read. The
  * read may only depend on what the verified token says (tenant, user), never on permissions the
  * check has not confirmed yet: permission-dependent parts are either computed in SQL or checked
- * on the rows afterwards, and nothing is answered before the check passes.
+ * on the rows afterwards, and nothing is answered before the check passes. Writes go further:
+ * their session and permission checks are SQL guards of the write batch (src/auth/guards.ts).
  */
 export interface PendingSession {
   /** The session + user + roles lookup (src/auth/repo.ts), not yet sent. */
   statement: BatchItem<"sqlite">;
   /** Turns its row into the principal, or throws the same 401/403 the middleware would. */
   settle: (row: unknown) => Principal;
+  /** The session the token names and the instant it is checked at (for write guards, src/auth/guards.ts). */
+  sessionId: string;
+  checkedAt: string;
 }
 
 /** Who the token says is calling, known before any database read. */

@@ -1,6 +1,7 @@
-import { scrypt, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { Bindings } from "../env";
 import { base64url, fromBase64url } from "../lib/crypto";
+import { recogniseHash, scryptKey } from "../passwords/hashes";
 
 /**
  * Password hashing with scrypt, encoded PHC-style (`$scrypt$ln=15,r=8,p=3$salt$hash`) so the
@@ -32,14 +33,9 @@ export function configuredParams(env: Pick<Bindings, "PASSWORD_SCRYPT_PARAMS">):
   return { logN: Math.log2(n), r, p };
 }
 
-function derive(password: string, salt: Uint8Array, { logN, r, p }: ScryptParams): Promise<Buffer> {
-  const N = 2 ** logN;
+function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
   hashStats.derivations++;
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFC"), salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
-  );
+  return scryptKey(password.normalize("NFC"), salt, params, KEY_LENGTH);
 }
 
 export async function hashPassword(password: string, params: ScryptParams): Promise<string> {
@@ -57,11 +53,10 @@ interface ParsedHash {
 function parseHash(encoded: string): ParsedHash | null {
   const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([\w-]+)\$([\w-]+)$/.exec(encoded);
   if (!m) return null;
-  return {
-    params: { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) },
-    salt: fromBase64url(m[4]!),
-    key: fromBase64url(m[5]!),
-  };
+  const key = fromBase64url(m[5]!);
+  // Another length is a scrypt hash made elsewhere (read by src/passwords/hashes).
+  if (key.byteLength !== KEY_LENGTH) return null;
+  return { params: { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) }, salt: fromBase64url(m[4]!), key };
 }
 
 /** A fixed hash to verify against when the user is unknown, so both paths cost one scrypt. */
@@ -74,8 +69,10 @@ export interface VerifyResult {
 }
 
 /**
- * Checks a password against a stored hash in constant time. With no stored hash (unknown user,
- * no password) it still runs one scrypt at the configured cost and answers "no".
+ * Checks a password against a stored hash in constant time. An imported hash (bcrypt, argon2,
+ * PBKDF2, Firebase…, see src/passwords/hashes) is verified in its own format and always asks for
+ * a rehash, so the first successful sign-in replaces it with userplane's scrypt. With no stored
+ * hash (unknown user, no password) it still runs one scrypt at the configured cost and answers "no".
  */
 export async function verifyPassword(
   password: string,
@@ -83,6 +80,9 @@ export async function verifyPassword(
   configured: ScryptParams,
 ): Promise<VerifyResult> {
   const parsed = stored ? parseHash(stored) : null;
+  const imported = !parsed && stored ? recogniseHash(stored) : null;
+  // Caps are checked at import; checked again here for hashes that reached the table otherwise.
+  if (imported && imported.tooCostly === null) return { ok: await imported.verify(password), needsRehash: true };
   if (!parsed) {
     await derive(password, DUMMY_SALT, configured);
     return { ok: false, needsRehash: false };

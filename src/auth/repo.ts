@@ -12,6 +12,14 @@ export function permissionsOfRole(name: string, stored: string[]): string[] {
   return isBuiltinRole(name) ? [...BUILTIN_ROLES[name].permissions] : stored;
 }
 
+/** `permissionsOfRole` in SQL: the JSON permissions of the roles row aliased `alias`. */
+export function rolePermissionsJson(alias: string) {
+  // Literals, not parameters: the catalogue is code, and D1 binds at most 100 values a statement.
+  const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  const builtins = Object.entries(BUILTIN_ROLES).map(([name, role]) => `WHEN ${literal(name)} THEN ${literal(JSON.stringify(role.permissions))}`);
+  return sql.raw(`(CASE ${alias}.name ${builtins.join(" ")} ELSE ${alias}.permissions END)`);
+}
+
 export interface UserPrincipalRow {
   userId: string;
   tenantId: string;
@@ -46,19 +54,25 @@ export function toPrincipalRow(row: RawPrincipalRow | undefined): UserPrincipalR
 }
 
 /**
- * The user behind an access token, in one indexed read: the session must be live, the user
- * active and not being deleted, the tenant not being deleted.
+ * The session behind an access token, joined to its user and tenant: the session must be live,
+ * the user active and not being deleted, the tenant not being deleted. Reads select from it; write
+ * batches test it with EXISTS (src/auth/guards.ts), so both apply the same rule.
  */
-export function sessionPrincipalStatement(db: Db, tenantId: string, userId: string, sessionId: string, nowIso: string) {
-  return db.get<RawPrincipalRow | undefined>(sql`
-    SELECT u.id, u.tenant_id, u.password_change_required, ${rolesOfUser} AS roles
-    FROM sessions s
+export function liveSessionFrom(tenantId: string, userId: string, sessionId: string, nowIso: string) {
+  return sql`FROM sessions s
     JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-    JOIN tenants t ON t.id = u.tenant_id
+    JOIN tenants tn ON tn.id = u.tenant_id
     WHERE s.id = ${sessionId} AND s.tenant_id = ${tenantId} AND s.user_id = ${userId}
       AND s.revoked_at IS NULL AND s.expires_at > ${nowIso}
       AND u.deleted_at IS NULL AND u.is_active = 1 AND u.is_managed = 0
-      AND t.deleted_at IS NULL`);
+      AND tn.deleted_at IS NULL`;
+}
+
+/** The user behind an access token, in one indexed read (see `liveSessionFrom`). */
+export function sessionPrincipalStatement(db: Db, tenantId: string, userId: string, sessionId: string, nowIso: string) {
+  return db.get<RawPrincipalRow | undefined>(sql`
+    SELECT u.id, u.tenant_id, u.password_change_required, ${rolesOfUser} AS roles
+    ${liveSessionFrom(tenantId, userId, sessionId, nowIso)}`);
 }
 
 export async function findSessionPrincipal(

@@ -358,3 +358,8 @@ export const webhookDispatch = sqliteTable("webhook_dispatch", {
   lastSeq: integer("last_seq").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
+/*
+ * Not tables drizzle models: the view `write_guard` and its INSTEAD OF trigger
+ * (migrations/0005_write_guard.sql) turn a refusal found inside a write batch into an ABORT that
+ * rolls the batch back; src/auth/guards.ts writes the statements that use it.
+ */

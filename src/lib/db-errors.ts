@@ -39,7 +39,7 @@ export function mapDbError(err: unknown): never {
  * and keeps the constraint message on `cause`; the wrapper is not read, so a value that happens
  * to contain "last_owner" or "UNIQUE" cannot steer the mapping.
  */
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   let e = err;
   for (let depth = 0; depth < 5 && (e as Error)?.cause !== undefined && (e as Error)?.cause !== null; depth++) {
     e = (e as Error).cause;

@@ -31,16 +31,5 @@ export function assertIfMatch(c: Context, currentTag: string): void {
   if (!header.split(",").map((t) => t.trim()).includes(currentTag)) throw preconditionFailed();
 }
 
-/**
- * How often a write computed from a read is recomputed when a concurrent writer got there first
- * (without If-Match). Each round lets at least one writer through, so this many concurrent
- * editors of one object all succeed.
- */
-export const OPTIMISTIC_ATTEMPTS = 10;
-
-/** The answer when even that many rounds lost: a transient conflict, worth retrying at once. */
-export const busy = (what: string) =>
-  new ApiError("conflict", `The ${what} is being changed by someone else; retry.`, undefined, { "Retry-After": "1" });
-
 export const preconditionFailed = () =>
   new ApiError("precondition_failed", "The resource changed since you read it (If-Match does not match its ETag).");

@@ -53,13 +53,11 @@ export function authenticate({ skip }: AuthenticateOptions): MiddlewareHandler<A
 
 /** A temporary password opens one route only. */
 function admit(c: Context<AppEnv>, principal: Principal): void {
-  if (principal.passwordChangeRequired && !isPasswordChange(c)) {
-    throw new ApiError(
-      "password_change_required",
-      "Signed in with a temporary password: change it with POST /v1/users/me/password first.",
-    );
-  }
+  if (principal.passwordChangeRequired && !isPasswordChange(c)) throw passwordChangeRequired();
 }
+
+export const passwordChangeRequired = () =>
+  new ApiError("password_change_required", "Signed in with a temporary password: change it with POST /v1/users/me/password first.");
 
 function isPasswordChange(c: Context<AppEnv>): boolean {
   return c.req.method === PASSWORD_CHANGE_ROUTE.method && c.req.path === PASSWORD_CHANGE_ROUTE.path;
@@ -108,7 +106,7 @@ async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   throw unauthorized("Authentication required.");
 }
 
-const sessionEnded = () => unauthorized("The session has ended or the user is no longer active.");
+export const sessionEnded = () => unauthorized("The session has ended or the user is no longer active.");
 
 function userPrincipal(row: UserPrincipalRow, sessionId: string | null): Principal {
   return {
@@ -126,7 +124,7 @@ async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
   const checked = await checkJwt(scopeOf(c), token);
   if ("principal" in checked) return checked.principal;
   const pending: PendingSession = {
-    statement: checked.pending.statement,
+    ...checked.pending,
     settle: (raw) => {
       const principal = checked.pending.settle(raw);
       admit(c, principal);
@@ -153,13 +151,17 @@ async function checkJwt({ env, db }: CredentialScope, token: string): Promise<Ch
     return { principal: userPrincipal(row, null) };
   }
   const claims = await verifyAccessToken(env, token);
-  const statement = sessionPrincipalStatement(db, claims.tid, claims.sub, claims.sid, isoNow());
+  const checkedAt = isoNow();
+  const statement = sessionPrincipalStatement(db, claims.tid, claims.sub, claims.sid, checkedAt);
   const settle = (raw: unknown) => {
     const row = toPrincipalRow(raw as Parameters<typeof toPrincipalRow>[0]);
     if (!row) throw sessionEnded();
     return userPrincipal(row, claims.sid);
   };
-  return { caller: { tenantId: claims.tid, userId: claims.sub }, pending: { statement, settle } };
+  return {
+    caller: { tenantId: claims.tid, userId: claims.sub },
+    pending: { statement, settle, sessionId: claims.sid, checkedAt },
+  };
 }
 
 async function apiKeyPrincipal(scope: CredentialScope, key: string): Promise<Principal> {

@@ -7,6 +7,8 @@ export interface BodyGuardOptions {
   maxBytes: number;
   /** Deepest accepted nesting of objects and arrays. */
   maxDepth: number;
+  /** Larger limits for some routes, keyed `METHOD /path` (a trailing slash is the same path). */
+  largerFor?: Record<string, number>;
 }
 
 const JSON_MEDIA_TYPE = /^application\/(merge-patch\+)?json$/i;
@@ -16,11 +18,12 @@ const JSON_MEDIA_TYPE = /^application\/(merge-patch\+)?json$/i;
  * not JSON, 400 for JSON that does not parse. Hono's own json validator would read a non-JSON
  * body as `{}`; this guard makes sure that never happens silently. An empty body is `{}`.
  */
-export function bodyGuard({ maxBytes, maxDepth }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
-  if (!(maxBytes > 0)) throw new Error("bodyGuard: maxBytes must be positive");
+export function bodyGuard({ maxBytes: defaultMax, maxDepth, largerFor = {} }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
+  if (!(defaultMax > 0)) throw new Error("bodyGuard: maxBytes must be positive");
   if (!(maxDepth > 0)) throw new Error("bodyGuard: maxDepth must be positive");
   return async function bodyGuardMiddleware(c, next) {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
+    const maxBytes = largerFor[`${c.req.method} ${c.req.path.replace(/\/+$/, "")}`] ?? defaultMax;
     const declared = Number(c.req.header("Content-Length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes);
     const text = c.req.raw.body ? await c.req.text() : "";

@@ -177,7 +177,10 @@ export function openApiDocument(app: Hono<any>) {
     for (const [status, r] of Object.entries(op.responses ?? { 200: { description: "OK" } })) {
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(components, r.schema, "output") } } } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: jsonSchema(components, r.schema, "output") } } } : {}),
+        ...(r.headers
+          ? { headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }])) }
+          : {}),
       };
     }
     responses.default = {
@@ -239,7 +242,7 @@ export function openApiDocument(app: Hono<any>) {
       title: "userplane",
       version: "1.0.0",
       description:
-        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. A 422 names every bad field of the request, path, query and body together. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.\n\n" +
+        "Multi-tenant user management API. Request bodies are strict (unknown fields are 422), at most 64 KiB (413; 5 MiB for POST /v1/users/import) and 64 levels deep (422), JSON only (415), and malformed JSON is 400. A 422 names every bad field of the request, path, query and body together. Every response carries X-Request-Id. Errors are RFC 9457 problem details with a stable `code`.\n\n" +
         `Reading from replicas: every request runs in a D1 session. Reads (GET) start "${SESSION_START.read}" (a replica may answer) or at the ${BOOKMARK_HEADER} sent; writes (POST, PUT, PATCH, DELETE) start "${SESSION_START.write}". Every /v1 answer that read or wrote the database carries ${BOOKMARK_HEADER}; sending it back reads a state at least as new (read-your-writes). Without it a read may be stale by the replication lag, and a revoked session or key, or a deactivated or deleted user, may still be accepted for reads until the replica has caught up; writes check on the primary.\n\n` +
         `Browsers: CORS answers only the origins in CORS_ORIGINS: preflights (OPTIONS) get 204 with Access-Control-Allow-Methods "${CORS_ALLOWED_METHODS}" and Access-Control-Allow-Headers "${CORS_ALLOWED_HEADERS}"; every answer to those origins, errors included, names the origin in Access-Control-Allow-Origin (never *), exposes "${CORS_EXPOSED_HEADERS}", and never carries Access-Control-Allow-Credentials. Other origins get no CORS headers. A POST, PUT, PATCH or DELETE authenticated by the token cookie must come from the service's own origin or a listed one (Origin; without it Sec-Fetch-Site must be same-origin, else the Referer's origin must be allowed; with none of them it is refused), else 403 csrf_failed and nothing changes. Requests authenticated by an Authorization header are not affected.`,
     },

@@ -4,6 +4,10 @@ import type { z } from "zod";
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  /** The body's media type when it is not application/json (e.g. application/x-ndjson). */
+  contentType?: string;
+  /** Response headers worth documenting, by name, with what they carry. */
+  headers?: Record<string, string>;
 }
 
 /** What the OpenAPI document knows of one route; assembled from the route's own middleware. */

@@ -24,13 +24,12 @@ export function rolesStatement(db: Db, tenantId: string, names: readonly string[
 export function pickRoles(rows: Pick<RoleRecord, "name" | "permissions">[], names: readonly string[], field = "roles"): RoleGrant[] {
   const unique = [...new Set(names)];
   const missing = unique.filter((n) => !rows.some((r) => r.name === n));
-  if (missing.length > 0) {
-    throw validationError(
-      missing.map((n) => ({ path: field, message: `Unknown role "${n}".`, code: "unknown_role" })),
-    );
-  }
+  if (missing.length > 0) throw unknownRoles(missing, field);
   return rows.filter((r) => unique.includes(r.name)).map(toGrant);
 }
+
+export const unknownRoles = (names: readonly string[], field = "roles") =>
+  validationError(names.map((n) => ({ path: field, message: `Unknown role "${n}".`, code: "unknown_role" })));
 
 /** The named roles of a tenant with their permissions; unknown names are a 422 on `field`. */
 export async function loadRoles(db: Db, tenantId: string, names: readonly string[], field = "roles"): Promise<RoleGrant[]> {
@@ -68,13 +67,12 @@ export function missingPermissions(principal: Principal, wanted: readonly string
 export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[]): void {
   for (const grant of grants) {
     const missing = missingPermissions(principal, grant.permissions);
-    if (missing.length > 0) {
-      throw forbidden(
-        `You cannot grant or revoke the role "${grant.name}": it carries permissions you do not hold (${missing.join(", ")}).`,
-      );
-    }
+    if (missing.length > 0) throw cannotGrant(grant.name, missing);
   }
 }
+
+export const cannotGrant = (role: string, missing: readonly string[]) =>
+  forbidden(`You cannot grant or revoke the role "${role}": it carries permissions you do not hold (${missing.join(", ")}).`);
 
 /**
  * Acting on another user's way in (a reset token for them; a new email, username or external id
@@ -85,10 +83,11 @@ export function assertCanGrant(principal: Principal, grants: readonly RoleGrant[
 export function assertCanActOn(principal: Principal, targetId: string, held: readonly RoleGrant[], action: string): void {
   if (targetId === principal.userId) return;
   const missing = missingPermissions(principal, held.flatMap((g) => g.permissions));
-  if (missing.length > 0) {
-    throw forbidden(`You cannot ${action} a user whose roles carry permissions you do not hold (${missing.join(", ")}).`);
-  }
+  if (missing.length > 0) throw cannotActOn(action, missing);
 }
+
+export const cannotActOn = (action: string, missing: readonly string[]) =>
+  forbidden(`You cannot ${action} a user whose roles carry permissions you do not hold (${missing.join(", ")}).`);
 
 /** `assertCanActOn` for a user whose roles are not loaded yet (no read when the actor holds `*`). */
 export async function assertCanActOnUser(db: Db, principal: Principal, tenantId: string, targetId: string, action: string) {
@@ -103,10 +102,11 @@ export async function assertCanActOnUser(db: Db, principal: Principal, tenantId:
  */
 export function assertCanDefine(principal: Principal, name: string, permissions: readonly string[]): void {
   const missing = missingPermissions(principal, permissions);
-  if (missing.length > 0) {
-    throw forbidden(`You cannot give or take the permissions ${missing.join(", ")} through the role "${name}": you do not hold them.`);
-  }
+  if (missing.length > 0) throw cannotDefine(name, missing);
 }
+
+export const cannotDefine = (name: string, missing: readonly string[]) =>
+  forbidden(`You cannot give or take the permissions ${missing.join(", ")} through the role "${name}": you do not hold them.`);
 
 /* ---- Role rows ---- */
 
@@ -141,51 +141,33 @@ export function insertRole(
       createdAt: now,
       updatedAt: now,
     })
-    .returning()
-    .get();
+    .returning();
 }
 
-/** Changes a custom role only while it is still at `version`; undefined when it is not. */
-export function updateRoleAtVersion(
-  db: Db,
-  current: RoleRecord,
-  set: { description?: string | null; permissions?: string[] },
-  now: string,
-) {
+/** Changes a custom role (the batch's guard has checked version and privilege); its new row. */
+export function updateRole(db: Db, tenantId: string, name: string, set: { description?: string | null; permissions?: string[] }, now: string) {
   return db
     .update(roles)
     .set({
       ...(set.description !== undefined ? { description: set.description } : {}),
       ...(set.permissions !== undefined ? { permissions: JSON.stringify(set.permissions) } : {}),
       updatedAt: now,
-      version: current.version + 1,
+      version: sql`${roles.version} + 1`,
     })
-    .where(
-      and(
-        eq(roles.tenantId, current.tenantId),
-        eq(roles.name, current.name),
-        eq(roles.version, current.version),
-        eq(roles.isBuiltin, false),
-      ),
-    )
-    .returning()
-    .get();
+    .where(and(eq(roles.tenantId, tenantId), eq(roles.name, name), eq(roles.isBuiltin, false)))
+    .returning();
 }
 
 /**
- * Deletes a custom role in one statement, only while it is at `version` and nobody holds it: no
- * user grant and no live API key names it. (A dead key naming it cannot come back to life, so it
- * does not block; the user_roles foreign key backs the first condition up.) True when deleted.
+ * Whether anyone holds the role: a user grant, or a live API key naming it. (A dead key naming it
+ * cannot come back to life, so it does not count; the user_roles foreign key backs the first up.)
  */
-export async function deleteUnusedRole(db: Db, current: RoleRecord, nowIso: string): Promise<boolean> {
-  const { tenantId, name, version } = current;
-  const deleted = await db.all<{ name: string }>(sql`
-    DELETE FROM roles
-    WHERE tenant_id = ${tenantId} AND name = ${name} AND version = ${version} AND is_builtin = 0
-      AND NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = ${tenantId} AND ur.role = ${name})
-      AND NOT EXISTS (SELECT 1 FROM api_keys k, json_each(k.roles) j
-                      WHERE k.tenant_id = ${tenantId} AND j.value = ${name}
-                        AND (k.expires_at IS NULL OR k.expires_at > ${nowIso}))
-    RETURNING name`);
-  return deleted.length === 1;
-}
+export const roleInUseSql = (tenantId: string, name: string, nowIso: string) => sql`(
+  EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = ${tenantId} AND ur.role = ${name})
+  OR EXISTS (SELECT 1 FROM api_keys k, json_each(k.roles) j
+             WHERE k.tenant_id = ${tenantId} AND j.value = ${name}
+               AND (k.expires_at IS NULL OR k.expires_at > ${nowIso})))`;
+
+/** Deletes a custom role (the batch's guard has checked that nobody holds it). */
+export const deleteRoleStatement = (db: Db, tenantId: string, name: string) =>
+  db.run(sql`DELETE FROM roles WHERE tenant_id = ${tenantId} AND name = ${name} AND is_builtin = 0`);

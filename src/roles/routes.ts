@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { sessionInBatch } from "../auth/deferred";
 import type { AppEnv } from "../env";
 import { listOf } from "../lib/pagination";
 import { jsonBody, pathParams, queryParams } from "../lib/validate";
@@ -52,6 +53,7 @@ roles.post(
     tags,
     responses: { 201: { description: "The role", schema: Role } },
   }),
+  sessionInBatch(),
   idempotent(),
   jsonBody(CreateRoleBody),
   async (c) => respondRole(c, await createRole(c, c.var.principal, c.req.valid("json")), 201),
@@ -73,11 +75,12 @@ roles.patch(
   "/:name",
   describe({
     summary: "Change a custom role",
-    description: `Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. ${PRIVILEGE_RULE} Built-in roles cannot change: 409 role_builtin. If-Match honoured (412 on a stale tag).`,
+    description: `Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. ${PRIVILEGE_RULE} Built-in roles cannot change: 409 role_builtin. Concurrent patches never conflict: each applies, in one transaction, to the role as it is when it reaches the database (description and permissions are each replaced by the last patch applied that names them), and each is checked against the permissions the role has at that moment. If-Match pins a version: a stale tag is a 412 and changes nothing.`,
     tags,
     headers: ["If-Match"],
     responses: { 200: { description: "The role", schema: Role } },
   }),
+  sessionInBatch(),
   pathParams(RoleNameParam),
   jsonBody(PatchRoleBody),
   async (c) => respondRole(c, await patchRole(c, c.var.principal, c.req.valid("param").name, c.req.valid("json"))),
@@ -92,6 +95,7 @@ roles.delete(
     headers: ["If-Match"],
     responses: { 204: { description: "Deleted" } },
   }),
+  sessionInBatch(),
   pathParams(RoleNameParam),
   async (c) => {
     await deleteRole(c, c.var.principal, c.req.valid("param").name);

@@ -5,8 +5,7 @@ import type { AppEnv } from "../env";
 import { can, requirePermission, tenantOf, type Principal } from "../auth/principal";
 import { isBuiltinRole } from "../auth/permissions";
 import { permissionsOfRole } from "../auth/repo";
-import { guarded } from "../lib/db-errors";
-import { busy, etagOf, expectedVersion, OPTIMISTIC_ATTEMPTS, preconditionFailed } from "../lib/etag";
+import { etagOf } from "../lib/etag";
 import { ApiError, forbidden, notFound } from "../lib/errors";
 import {
   cursorPage,
@@ -19,14 +18,19 @@ import {
   numberedPage,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
+import { deleteRoleStatement, findRole, insertRole, roleInUseSql, updateRole, type RoleRecord } from "./repo";
+import { defineCheck, rowsOf } from "./guards";
 import {
-  assertCanDefine,
-  deleteUnusedRole,
-  findRole,
-  insertRole,
-  updateRoleAtVersion,
-  type RoleRecord,
-} from "./repo";
+  ifMatchCheck,
+  needs,
+  sessionChecks,
+  tenantIn,
+  writeGuarded,
+  writerFor,
+  type Check,
+  type Guard,
+  type WriteCaller,
+} from "../auth/guards";
 import type { CreateRoleInput, PatchRoleInput, PermissionCheckInput } from "./schemas";
 
 export const roleEtag = (r: Pick<RoleRecord, "name" | "version">) => etagOf("rol", r.name, r.version);
@@ -104,65 +108,75 @@ export async function getRole(c: Context<AppEnv>, principal: Principal, name: st
   return role;
 }
 
-/** `POST /v1/roles`: a custom role with permissions the caller holds; 409 when the name is taken. */
+/** `POST /v1/roles`: a custom role with permissions the caller holds; 409 when the name is taken. One round trip. */
 export async function createRole(c: Context<AppEnv>, principal: Principal, input: CreateRoleInput): Promise<RoleRecord> {
-  requirePermission(principal, "roles:write");
-  const tenantId = tenantOf(principal);
-  if (isBuiltinRole(input.name)) throw builtinRole(input.name);
+  const caller = writerFor(c, principal);
+  const tenantId = tenantIn(caller);
   const permissions = normalize(input.permissions);
-  assertCanDefine(principal, input.name, permissions);
-  return guarded(() =>
-    insertRole(c.var.db, tenantId, { name: input.name, description: input.description ?? null, permissions }, isoNow()),
-  );
+  const checks: Check[] = [
+    ...sessionChecks(caller),
+    needs(caller, "roles:write"),
+    { refuses: isBuiltinRole(input.name), answer: () => builtinRole(input.name) },
+    defineCheck(input.name, rowsOf(permissions)),
+  ];
+  const insert = insertRole(c.var.db, tenantId, { name: input.name, description: input.description ?? null, permissions }, isoNow());
+  const [rows] = await writeGuarded<[RoleRecord[]]>(c, { caller, checks }, [insert]);
+  return rows[0]!;
 }
 
 /**
- * `PATCH /v1/roles/{name}`: a merge patch of description and permissions. The write is
- * conditional on the version the privilege check saw; a concurrent change makes it a 412 with
- * If-Match, or a fresh attempt without.
+ * The checks of changing or deleting custom role `name` (as `cr`): roles:write, 404, 409 for a
+ * built-in role, If-Match (412), then `more`.
+ */
+function customRoleGuard(c: Context<AppEnv>, caller: WriteCaller, tenantId: string, name: string, more: Check[]): Guard {
+  return {
+    caller,
+    with: sql`role_row AS (SELECT * FROM roles WHERE tenant_id = ${tenantId} AND name = ${name})`,
+    join: sql`LEFT JOIN role_row cr ON 1`,
+    checks: [
+      ...sessionChecks(caller),
+      needs(caller, "roles:write"),
+      { refuses: sql`cr.name IS NULL`, answer: () => notFound("Role") },
+      { refuses: sql`cr.is_builtin = 1`, answer: () => builtinRole(name) },
+      ifMatchCheck(c, "rol", name, sql`cr.version`),
+      ...more,
+    ],
+  };
+}
+
+/**
+ * `PATCH /v1/roles/{name}`: a merge patch of description and permissions, in one round trip. The
+ * change applies to the role as the batch finds it, so concurrent patches never conflict: each
+ * replaces what it names, in the order they reach the database, and each is checked against the
+ * permissions the role has at that moment. If-Match pins a version (412 otherwise).
  */
 export async function patchRole(c: Context<AppEnv>, principal: Principal, name: string, patch: PatchRoleInput) {
-  requirePermission(principal, "roles:write");
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-    const current = await customRole(c, principal, name);
-    const pinned = expectedVersion(c, "rol", current.name, current.version);
-    const permissions = patch.permissions === undefined ? undefined : normalize(patch.permissions);
-    const before = JSON.parse(current.permissions) as string[];
-    assertCanDefine(principal, name, [...before, ...(permissions ?? [])]);
-    const updated = await updateRoleAtVersion(c.var.db, current, { description: patch.description, permissions }, isoNow());
-    if (updated) return updated;
-    if (pinned !== undefined) throw preconditionFailed();
-  }
-  throw busy("role");
+  const caller = writerFor(c, principal);
+  const tenantId = tenantIn(caller);
+  const permissions = patch.permissions === undefined ? undefined : normalize(patch.permissions);
+  // Taking a permission out of a role counts as much as adding one: both sets must be held.
+  const touched = sql`SELECT value FROM json_each(cr.permissions) UNION SELECT value FROM json_each(${JSON.stringify(permissions ?? [])})`;
+  const guard = customRoleGuard(c, caller, tenantId, name, [defineCheck(name, touched)]);
+  const update = updateRole(c.var.db, tenantId, name, { description: patch.description, permissions }, isoNow());
+  const [rows] = await writeGuarded<[RoleRecord[]]>(c, guard, [update]);
+  return rows[0]!;
 }
 
 /**
- * `DELETE /v1/roles/{name}`: one conditional DELETE that succeeds only while no user and no live
- * API key holds the role; otherwise 409 role_in_use and nothing changes.
+ * `DELETE /v1/roles/{name}`: one round trip that deletes the role only while no user and no live
+ * API key holds it; otherwise 409 role_in_use and nothing changes.
  */
 export async function deleteRole(c: Context<AppEnv>, principal: Principal, name: string): Promise<void> {
-  requirePermission(principal, "roles:write");
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-    const current = await customRole(c, principal, name);
-    const pinned = expectedVersion(c, "rol", current.name, current.version);
-    assertCanDefine(principal, name, JSON.parse(current.permissions) as string[]);
-    if (await deleteUnusedRole(c.var.db, current, isoNow())) return;
-    const now = await findRole(c.var.db, current.tenantId, name);
-    if (!now) throw notFound("Role");
-    if (now.version === current.version) {
-      throw new ApiError("role_in_use", `Users or API keys hold the role "${name}"; take it from them first.`);
-    }
-    if (pinned !== undefined) throw preconditionFailed();
-  }
-  throw busy("role");
-}
-
-/** The role to change: it must exist in the caller's tenant (404) and not be built in (409). */
-async function customRole(c: Context<AppEnv>, principal: Principal, name: string): Promise<RoleRecord> {
-  const role = await findRole(c.var.db, tenantOf(principal), name);
-  if (!role) throw notFound("Role");
-  if (role.isBuiltin) throw builtinRole(name);
-  return role;
+  const caller = writerFor(c, principal);
+  const tenantId = tenantIn(caller);
+  const guard = customRoleGuard(c, caller, tenantId, name, [
+    defineCheck(name, sql`SELECT value FROM json_each(cr.permissions)`),
+    {
+      refuses: roleInUseSql(tenantId, name, isoNow()),
+      answer: () => new ApiError("role_in_use", `Users or API keys hold the role "${name}"; take it from them first.`),
+    },
+  ]);
+  await writeGuarded(c, guard, [deleteRoleStatement(c.var.db, tenantId, name)]);
 }
 
 const builtinRole = (name: string) =>

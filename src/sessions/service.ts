@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { can, userOf, type Principal } from "../auth/principal";
+import { can, type Principal } from "../auth/principal";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import { forbidden, notFound } from "../lib/errors";
-import { assertIfMatch } from "../lib/etag";
+import { preconditionFailed } from "../lib/etag";
+import { callerHolds, needs, writeGuarded, type Check } from "../auth/guards";
+import { editTarget, visibleUserGuard } from "../users/edit-checks";
 import {
   cursorPage,
   keysetCondition,
@@ -71,22 +73,35 @@ export async function listSessions(c: Context<AppEnv>, userId: string, q: Pagina
   return cursorPage(rows, pagination, SESSION_ORDER, SESSION_FIELDS, scope, present(p));
 }
 
-/** `DELETE /v1/users/{id}/sessions/{sid}` (self or sessions:write): 404 unless it is live and theirs. */
-export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
-  const db = c.var.db;
-  const target = await sessionOwner(c, userId, "sessions:write");
-  // No answer carries a session's tag, so only If-Match: * can match one.
-  assertIfMatch(c, "");
-  const now = isoNow();
-  // The UPDATE itself says whether there was a live session of theirs to end.
-  const scope = { tenantId: target.tenant_id, userId: target.id, sessionId, liveAt: now };
-  const [ended] = await batch(db, revokeSessionsStatements(db, scope, "revoked", now));
-  if ((ended as D1Result).meta.changes === 0) throw notFound("Session");
+/**
+ * The guard of a revocation: the user is visible to the caller (else 404) and either the caller
+ * themselves or sessions:write is held (else 403); then `more`.
+ */
+function revocationGuard(c: Context<AppEnv>, userId: string, more: Check[] = []) {
+  const { caller, tenantId, targetId } = editTarget(c, userId);
+  const guard = visibleUserGuard(caller, targetId, [
+    { ...needs(caller, "sessions:write"), refuses: sql`t.id IS NOT ${caller.userId} AND NOT ${callerHolds(caller, "sessions:write")}` },
+    ...more,
+  ]);
+  return { guard, scope: { tenantId, userId: targetId } };
 }
 
-/** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. */
-export async function revokeAllSessions(c: Context<AppEnv>, userId: string): Promise<void> {
+/** `DELETE /v1/users/{id}/sessions/{sid}` (self or sessions:write): 404 unless it is live and theirs. One round trip. */
+export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
   const db = c.var.db;
-  const target = await sessionOwner(c, userId, "sessions:write");
-  await batch(db, revokeSessionsStatements(db, { tenantId: target.tenant_id, userId: target.id }, "revoked"));
+  const header = c.req.header("If-Match");
+  // No answer carries a session's tag, so only If-Match: * can match one.
+  const { guard, scope } = revocationGuard(c, userId, [
+    { refuses: header !== undefined && header.trim() !== "*", answer: preconditionFailed },
+  ]);
+  const now = isoNow();
+  // The UPDATE itself says whether there was a live session of theirs to end.
+  const [ended] = await writeGuarded<[D1Result]>(c, guard, [...revokeSessionsStatements(db, { ...scope, sessionId, liveAt: now }, "revoked", now)]);
+  if (ended.meta.changes === 0) throw notFound("Session");
+}
+
+/** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. One round trip. */
+export async function revokeAllSessions(c: Context<AppEnv>, userId: string): Promise<void> {
+  const { guard, scope } = revocationGuard(c, userId);
+  await writeGuarded(c, guard, [...revokeSessionsStatements(c.var.db, scope, "revoked")]);
 }

@@ -4,6 +4,8 @@ import { batch } from "../db/batch";
 import { shares as sharesTable, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { tenantOf, userOf } from "../auth/principal";
+import { readWithSession, sessionInBatch } from "../auth/deferred";
+import { sessionChecks, tenantIn, writeCaller, writeGuarded, type Check } from "../auth/guards";
 import { notFound, validationError } from "../lib/errors";
 import {
   cursorPage,
@@ -86,27 +88,32 @@ shares.put(
   "/:user_id",
   describe({
     summary: "Share access to yourself with a user",
-    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes.",
+    description: "Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes. (A tag is a hash of the share's answer, so a PUT with one reads the share first: two database round trips instead of one.)",
     headers: ["If-Match"],
     tags,
     responses: { 200: { description: "The share", schema: Share } },
   }),
+  sessionInBatch(),
   pathParams(ShareUserParam),
   jsonBody(ShareBody),
   async (c) => {
-    const owner = userOf(c.var.principal);
-    const tenantId = tenantOf(c.var.principal);
+    const first = writeCaller(c);
+    const owner = first.principal ? userOf(first.principal) : first.userId!;
+    const tenantId = tenantIn(first);
     const grantee = c.req.valid("param").user_id;
-    if (grantee === owner) {
-      throw validationError([{ path: "user_id", message: "You cannot share with yourself.", code: "self_share" }]);
-    }
+    const selfShare: Check = {
+      refuses: grantee === owner,
+      answer: () => validationError([{ path: "user_id", message: "You cannot share with yourself.", code: "self_share" }]),
+    };
     const db = c.var.db;
     const now = isoNow();
     const scopes = JSON.stringify(c.req.valid("json").scopes);
-    // With If-Match, the replace only happens to the share the tag was computed from.
-    const pinned = await pinnedShare(c, tenantId, owner, grantee);
-    // One statement: the grantee must be a live user of this tenant, or nothing is written.
-    const rows = await db
+    // With If-Match, the replace only happens to the share the tag was computed from. The tag
+    // hashes the share's answer, which SQL cannot compute: that read is a round trip of its own.
+    const pinned = await pinnedShare(c, tenantId, owner, grantee, selfShare);
+    const caller = writeCaller(c);
+    // One statement after the guard: the grantee must be a live user of this tenant, or nothing is written.
+    const insert = db
       .insert(sharesTable)
       .select(
         db
@@ -127,6 +134,7 @@ shares.put(
         setWhere: pinned && unchangedSince(pinned),
       })
       .returning();
+    const [rows] = await writeGuarded<[(typeof sharesTable.$inferSelect)[]]>(c, { caller, checks: [...sessionChecks(caller), selfShare] }, [insert]);
     const row = rows[0];
     if (!row) {
       if (pinned !== undefined) throw preconditionFailed();
@@ -139,14 +147,24 @@ shares.put(
 /**
  * If-Match on a share: the share must exist (412 otherwise, as for any precondition on a missing
  * object) and carry the tag of its current answer. Returns the row for the conditional write,
- * or undefined when the request names no tag (or `*`).
+ * or undefined when the request names no tag (or `*`). `before` is answered first (once the
+ * caller's session is known good).
  */
-async function pinnedShare(c: Context<AppEnv>, tenantId: string, owner: string, grantee: string): Promise<ShareRow | undefined> {
+async function pinnedShare(
+  c: Context<AppEnv>,
+  tenantId: string,
+  owner: string,
+  grantee: string,
+  before?: Check,
+): Promise<ShareRow | undefined> {
   const header = c.req.header("If-Match");
   if (header === undefined || header.trim() === "*") return undefined;
-  const row = await c.var.db.get<ShareRow | undefined>(
-    sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner} AND grantee_id = ${grantee}`,
-  );
+  const [, [row]] = await readWithSession<[ShareRow | undefined]>(c, [
+    c.var.db.get<ShareRow | undefined>(
+      sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner} AND grantee_id = ${grantee}`,
+    ),
+  ]);
+  if (before?.refuses === true) throw before.answer(undefined as never);
   if (!row) throw preconditionFailed();
   // The same text c.json() sends for this share, so the same tag the answer carried.
   assertIfMatch(c, await bodyEtag(JSON.stringify(present(row))));

@@ -1,12 +1,12 @@
 import { batch } from "../db/batch";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import type { Principal } from "../auth/principal";
 import { configuredParams, hashPassword } from "../auth/password";
 import { guarded } from "../lib/db-errors";
-import { expectedVersion, preconditionFailed } from "../lib/etag";
+import { callerOf, ifMatchCheck, writeGuarded } from "../auth/guards";
 import { notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import {
@@ -95,18 +95,29 @@ export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
   return cursorPage(rows, p, TENANT_ORDER, TENANT_SORT, "tenants", presentRaw);
 }
 
+/**
+ * `PATCH /v1/tenants/{id}` in one round trip: the tenant must be live and the caller's (404), at
+ * the version If-Match names (412); the new values do not depend on the old, so without If-Match
+ * the last writer wins and concurrent patches never conflict.
+ */
 export async function patchTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string, patch: { slug?: string; name?: string }) {
   const db = c.var.db;
-  const current = await getTenant(c, principal, idOrSlug);
-  const pinned = expectedVersion(c, "ten", current.id, current.version);
-  // The new values do not depend on the old ones: without If-Match the last writer wins.
-  const updated = await guarded(() =>
-    db
-      .update(tenants)
-      .set({ ...patch, updatedAt: isoNow(), version: sql`${tenants.version} + 1` })
-      .where(and(eq(tenants.id, current.id), isNull(tenants.deletedAt), pinned === undefined ? undefined : eq(tenants.version, pinned)))
-      .returning(),
-  );
-  if (updated.length === 0) throw pinned === undefined ? notFound("Tenant") : preconditionFailed();
+  const named = sql`(id = ${idOrSlug} OR lower(slug) = lower(${idOrSlug})) AND deleted_at IS NULL`;
+  const foreign = principal.kind === "platform" ? sql`0` : sql`tt.id IS NOT ${principal.tenantId}`;
+  const guard = {
+    caller: callerOf(principal),
+    with: sql`tenant_row AS (SELECT id, version FROM tenants WHERE ${named})`,
+    join: sql`LEFT JOIN tenant_row tt ON 1`,
+    checks: [
+      { refuses: sql`tt.id IS NULL OR ${foreign}`, answer: () => notFound("Tenant") },
+      ifMatchCheck(c, "ten", sql`tt.id`, sql`tt.version`),
+    ],
+  };
+  const update = db
+    .update(tenants)
+    .set({ ...patch, updatedAt: isoNow(), version: sql`${tenants.version} + 1` })
+    .where(sql`id = (SELECT id FROM tenants WHERE ${named})`)
+    .returning();
+  const [updated] = await writeGuarded<[TenantRow[]]>(c, guard, [update]);
   return updated[0]!;
 }

@@ -199,19 +199,25 @@ export async function lastOwnerOr(db: Db, tenantId: string, userId: string, refu
 }
 
 async function isLastActiveOwner(db: Db, tenantId: string, userId: string): Promise<boolean> {
-  const row = await db.get<{ last: number }>(sql`SELECT
-      EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+  const row = await db.get<{ last: number }>(sql`SELECT ${isLastActiveOwnerSql(tenantId, sql`${userId}`)} AS last`);
+  return row?.last === 1;
+}
+
+/** Whether the user `userId` (an SQL value) is the tenant's only active owner. */
+export function isLastActiveOwnerSql(tenantId: string, userId: SQL): SQL {
+  return sql`(EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
         WHERE u.tenant_id = ${tenantId} AND u.id = ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL)
       AND NOT EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
-        WHERE u.tenant_id = ${tenantId} AND u.id <> ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL)
-      AS last`);
-  return row?.last === 1;
+        WHERE u.tenant_id = ${tenantId} AND u.id <> ${userId} AND ur.role = 'owner' AND u.is_active = 1 AND u.deleted_at IS NULL))`;
 }
 
 /** One user as the viewer sees them, or undefined when not visible (→ 404). */
 export function findVisibleUser(db: Db, viewer: Viewer, id: string) {
-  return db.get<UserRow | undefined>(sql`${selectUsers(viewer)} WHERE ${baseWhere(viewer)} AND u.id = ${id}`);
+  return db.get<UserRow | undefined>(visibleUserSql(viewer, id));
 }
+
+/** The SELECT of `findVisibleUser`, for write guards to read the user they check (src/auth/guards.ts). */
+export const visibleUserSql = (viewer: Viewer, id: string) => sql`${selectUsers(viewer)} WHERE ${baseWhere(viewer)} AND u.id = ${id}`;
 
 /** The same read as a statement to put at the end of a write batch (read-your-write, one trip). */
 export const findVisibleUserStatement = findVisibleUser;

@@ -69,7 +69,8 @@ users.patch(
   "/me",
   describe({
     summary: "Edit your own profile",
-    description: "A JSON Merge Patch of first_name, last_name, username and metadata.",
+    description:
+      "A JSON Merge Patch of first_name, last_name, username and metadata, with the rules of PATCH /v1/users/{id}: a patch that changes nothing writes nothing (same ETag, no event); concurrent patches without If-Match all apply (metadata merged in the database), If-Match pins a version (412 otherwise).",
     tags,
     headers: ["If-Match"],
     responses: { 200: { description: "You, updated", schema: UserWithAccess } },
@@ -97,7 +98,7 @@ users.patch(
   describe({
     summary: "Merge-patch a user (RFC 7396)",
     description:
-      "application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Without If-Match, concurrent patches are each applied to the latest version (metadata merges are never lost).",
+      "application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Concurrent patches never conflict: without If-Match each is applied, in one transaction, to the user as it is when it reaches the database (metadata merged there with RFC 7396), so concurrent patches adding different metadata keys all keep their keys, and for a plain field the last one applied wins; with If-Match a patch applies only to the version its tag names (412 otherwise), so of concurrent patches sent with one tag exactly one applies.",
     tags,
     headers: ["If-Match"],
     responses: { 200: { description: "The updated user", schema: UserWithAccess } },

@@ -5,7 +5,8 @@ export const ROLE_NAME = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, "Role names are 1–64 characters of A–Z, a–z, 0–9, . _ : -");
 
-const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_TOO_LARGE = "metadata is larger than 16 KiB";
 
 export const Email = z.email("Not a valid email address").max(254);
 /**
@@ -36,7 +37,7 @@ export const Password = z
 export const Metadata = z
   .record(z.string(), z.json())
   .refine((v) => new TextEncoder().encode(JSON.stringify(v)).byteLength <= METADATA_MAX_BYTES, {
-    message: "metadata is larger than 16 KiB",
+    message: METADATA_TOO_LARGE,
   })
   .meta({ description: "A free JSON object of at most 16 KiB." });
 
