@@ -31,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Interactive API reference */
+        /**
+         * Interactive API reference
+         * @description Swagger UI 5.35.0 rendering /openapi.json, loaded from jsDelivr at that pinned version with Subresource Integrity.
+         */
         get: operations["getDocs"];
         put?: never;
         post?: never;
@@ -336,7 +339,7 @@ export interface paths {
         head?: never;
         /**
          * Change a custom role
-         * @description Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. No principal can give or take away permissions it does not hold: creating, changing or deleting a role needs every permission the role carries, before and after the change (403 otherwise). Built-in roles cannot change: 409 role_builtin. If-Match honoured (412 on a stale tag).
+         * @description Needs roles:write. A merge patch of description and permissions (which it replaces); the name cannot change. Holders of the role act with the new permissions at once. No principal can give or take away permissions it does not hold: creating, changing or deleting a role needs every permission the role carries, before and after the change (403 otherwise). Built-in roles cannot change: 409 role_builtin. Concurrent patches never conflict: each applies, in one transaction, to the role as it is when it reaches the database (description and permissions are each replaced by the last patch applied that names them), and each is checked against the permissions the role has at that moment. If-Match pins a version: a stale tag is a 412 and changes nothing.
          */
         patch: operations["patchV1RolesName"];
         trace?: never;
@@ -458,7 +461,7 @@ export interface paths {
         head?: never;
         /**
          * Merge-patch a user (RFC 7396)
-         * @description application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Without If-Match, concurrent patches are each applied to the latest version (metadata merges are never lost).
+         * @description application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Concurrent patches never conflict: without If-Match each is applied, in one transaction, to the user as it is when it reaches the database (metadata merged there with RFC 7396), so concurrent patches adding different metadata keys all keep their keys, and for a plain field the last one applied wins; with If-Match a patch applies only to the version its tag names (412 otherwise), so of concurrent patches sent with one tag exactly one applies.
          */
         patch: operations["patchV1UsersId"];
         trace?: never;
@@ -527,6 +530,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export users as NDJSON
+         * @description Needs users:read. 200 application/x-ndjson: one User per line (manager_id, roles, metadata; managed and inactive users included) in id order, so every manager comes before the users they manage. At most limit lines (1–10000, default 1000); while more remain, a Link: <…?cursor=…>; rel="next" header names the next part with the same query (limit, include_credentials and tenant kept). include_credentials=true (owner * or a platform principal only, else 403) adds password_hash: null without a password, else a self-describing string the import reads without hash_config — userplane's own scrypt as a $scrypt$ln=…,r=…,p=…$salt$hash PHC string (base64url), a foreign hash as it was imported, a Firebase hash as $firebase-scrypt$rounds=R,mem_cost=M$signer_key$salt_separator$salt$hash. Each line is a valid ImportUser as it is: imported into an empty tenant it gives the same users, roles, metadata, managers, created_at, last_login_at and password_change_required, and every user signs in with the same password.
+         */
+        get: operations["getV1UsersExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import users (with password hashes made elsewhere)
+         * @description Needs users:write. 1–1000 users per request, body up to 5 MiB. One result per item, in input order; each item is applied whole or not at all, a failed item never stops the others, and only an invalid envelope fails the request (422, nothing imported). Items are applied in order, and an earlier item is an existing user for the later ones. on_conflict decides what an item whose email, username, external_id or (ids keep) id matches a user does: fail (conflict), skip, or update that user with the fields the item gives (null clears a field, roles and metadata are replaced; updating the email, username, external_id, password or activity of a user whose roles carry permissions you lack fails with forbidden; an import never moves a user to another manager: manager_change_unsupported). Granting roles follows the rules of create (forbidden when you lack a role's permissions; unknown_role). ids: "keep" keeps given ids — they are unique across the deployment, so importing an export beside its original (another tenant of the same deployment) needs "new"; "new" gives created users new ids, in input order, and rewrites manager_id references to earlier items. manager_id names an existing user of the tenant or an earlier item (its given id), else manager_not_found; with a password_hash the item fails (managed_user_password). Plaintext passwords are not accepted (password is an unknown field). Every created user gets a user.created event with "imported": true; an updated one a user.updated event with "imported": true. password_hash: Recognised by its shape: bcrypt ($2a$, $2b$, $2y$, cost ≤ 14); argon2id and argon2i PHC ($argon2id$v=19$m=…,t=…,p=…$salt$hash, m ≤ 65536 KiB, m·t ≤ 196608 (64 MiB with t=3), p ≤ 16); scrypt PHC ($scrypt$ln=…,r=…,p=…$salt$hash, 128·N·r ≤ 64 MiB, p ≤ 16); PBKDF2 PHC ($pbkdf2-sha256$i=…$salt$hash or $pbkdf2-sha512$…, also passlib's bare-rounds form; i ≤ 2,000,000); Django (pbkdf2_sha256$iterations$salt$hash, the same cap); and every hash as userplane exports it (its own scrypt is a $scrypt$ PHC string; a Firebase hash is $firebase-scrypt$rounds=R,mem_cost=M$signer_key$salt_separator$salt$hash). A Firebase export's base64 hash goes here with password_salt and the request's hash_config. Unknown: the item fails with unsupported_password_hash; beyond a cap: password_hash_too_costly. The user signs in with their old password at once; the first successful sign-in replaces the hash with userplane's scrypt.
+         */
+        post: operations["postV1UsersImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/me": {
         parameters: {
             query?: never;
@@ -543,7 +586,7 @@ export interface paths {
         head?: never;
         /**
          * Edit your own profile
-         * @description A JSON Merge Patch of first_name, last_name, username and metadata.
+         * @description A JSON Merge Patch of first_name, last_name, username and metadata, with the rules of PATCH /v1/users/{id}: a patch that changes nothing writes nothing (same ETag, no event); concurrent patches without If-Match all apply (metadata merged in the database), If-Match pins a version (412 otherwise).
          */
         patch: operations["patchV1UsersMe"];
         trace?: never;
@@ -615,7 +658,7 @@ export interface paths {
         get?: never;
         /**
          * Share access to yourself with a user
-         * @description Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes.
+         * @description Creates or replaces the share (200 either way). The user must exist in your tenant (404 otherwise); sharing with yourself is a 422. If-Match honoured: with a tag other than *, the share must exist and carry that ETag (the one this answer gave), else 412 and nothing changes. (A tag is a hash of the share's answer, so a PUT with one reads the share first: two database round trips instead of one.)
          */
         put: operations["putV1UsersMeSharesUserId"];
         post?: never;
@@ -629,8 +672,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Needs webhooks:read. A platform principal names the tenant with X-Tenant. Oldest first, cursor or page mode. Never shows a secret.
+         */
+        get: operations["getV1Webhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. A new endpoint is enabled and receives every event recorded from now on that matches `events` (default ["*"]: every type, including types added later). `secret` (whsec_ + base64 of 32 random bytes) is in this answer only; userplane keeps it encrypted (AES-GCM under WEBHOOK_SECRET_KEY; without that secret configured this is a 503). A URL the rules refuse is 422 invalid_webhook_url. An Idempotency-Key replay answers the same endpoint without `secret`.
+         */
+        post: operations["postV1Webhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Needs webhooks:read. A platform principal names the tenant with X-Tenant. 404 for an endpoint of another tenant.
+         */
+        get: operations["getV1WebhooksId"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. The endpoint and its deliveries log go; nothing more is sent to it. If-Match honoured.
+         */
+        delete: operations["deleteV1WebhooksId"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. url, events, description, enabled; only fields present change, a patch that changes nothing writes nothing. enabled: false stops deliveries at once (pending ones end failed); enabled: true starts afresh: events recorded while it was disabled are not delivered later, and the failure count that auto-disables it (50 failed event deliveries in a row) starts from zero. If-Match honoured.
+         */
+        patch: operations["patchV1WebhooksId"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description Needs webhooks:read. A platform principal names the tenant with X-Tenant. Newest delivery first (cursor or page mode), each with its attempts (oldest first: at, status_code, error with the start of the receiver's answer, duration_ms) and next_attempt_at while pending. Kept 30 days.
+         */
+        get: operations["getV1WebhooksIdDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. One more attempt of the same delivery (same webhook-id), now, for a delivery that succeeded or failed: → 202 with the delivery (pending). 409 delivery_pending while it is pending; 409 webhook_disabled on a disabled endpoint. A manual retry does not count towards auto-disable.
+         */
+        post: operations["postV1WebhooksIdDeliveriesDeliveryIdRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook's secret
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. A new secret, shown once. For 24 hours the previous secret keeps signing next to it (webhook-signature carries both, space-separated), so receivers can switch without losing a delivery; rotating again within that time drops the older one: never more than two sign.
+         */
+        post: operations["postV1WebhooksIdRotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. Queues a webhook.test delivery with data {} to this endpoint alone, whatever its events filter; it shows in the endpoint's deliveries, not in the event feed. → 202 with the delivery (pending). A disabled endpoint gets nothing: 409 webhook_disabled.
+         */
+        post: operations["postV1WebhooksIdTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An event, pushed to a webhook endpoint
+         * @description POST <url> for every event recorded while the endpoint exists and is enabled and matching its events filter (and for webhook.test), with Content-Type: application/json. Verify the signature (e.g. standardwebhooks' Webhook.verify with the endpoint's secret) before trusting the body, and drop duplicates by webhook-id: delivery is at least once, and order is not guaranteed (event ids sort by time). A 2xx within 15 s is a success; anything else, a 3xx included (redirects are not followed), is retried after the delays of WEBHOOK_RETRY_SCHEDULE (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then the delivery is failed. 50 failed event deliveries in a row disable the endpoint.
+         */
+        post: operations["webhookEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         ApiKey: {
@@ -661,6 +857,17 @@ export interface components {
             /** @description The user who created the key (null when a key created it); the key goes with that user. */
             user_id: string | null;
         };
+        CreatedWebhook: {
+            created_at: string;
+            description: string | null;
+            enabled: boolean;
+            events: string[];
+            /** @description whk_… */
+            id: string;
+            /** @description `whsec_` + base64 of 32 random bytes: shown in this answer only. Absent from an Idempotency-Key replay. */
+            secret?: string;
+            url: string;
+        };
         Event: {
             created_at: string;
             /** @description What happened; the shape depends on the type. */
@@ -670,6 +877,116 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted";
+        };
+        ExportLine: {
+            created_at: string;
+            /** @description First and last name joined, else username, else email, else id. */
+            display_name: string;
+            email: string | null;
+            external_id: string | null;
+            first_name: string | null;
+            has_password: boolean;
+            id: string;
+            is_active: boolean;
+            is_managed: boolean;
+            last_login_at: string | null;
+            last_name: string | null;
+            manager_id: string | null;
+            metadata: {
+                [key: string]: unknown;
+            };
+            password_change_required: boolean;
+            /** @description With include_credentials=true only: a self-describing hash the import reads without hash_config (null without a password). */
+            password_hash?: string | null;
+            roles: string[];
+            tenant_id: string;
+            updated_at: string;
+            username: string | null;
+        };
+        ImportRequest: {
+            hash_config?: {
+                firebase_scrypt?: {
+                    /** @description 128·2^mem_cost·rounds must stay ≤ 64 MiB, else the items using it fail with password_hash_too_costly. */
+                    mem_cost: number;
+                    rounds: number;
+                    /** @description base64 */
+                    salt_separator: string;
+                    /** @description The project's base64 signer key (Firebase console: password hash parameters). */
+                    signer_key: string;
+                };
+            };
+            /**
+             * @description "keep" (default) keeps each given id; ids are unique across the deployment, so an id another user has (in any tenant) fails the item with conflict. "new" gives every created user a new id and rewrites manager_id references to earlier items.
+             * @enum {string}
+             */
+            ids?: "keep" | "new";
+            /**
+             * @description What an item whose email, username, external_id or (ids keep) id matches a user does: fail it (conflict), skip it, or update that user with the given fields (default fail).
+             * @enum {string}
+             */
+            on_conflict?: "fail" | "skip" | "update";
+            /** @description 1–1000 users, applied in order. */
+            users: components["schemas"]["ImportUser"][];
+        };
+        ImportResult: {
+            created: number;
+            failed: number;
+            /** @description One per input item, in input order. */
+            results: {
+                /** @description Why the item failed; paths are the item's own fields (email, roles, password_hash…). Codes: zod's for bad values, conflict, forbidden, unknown_role, manager_not_found, managed_user_password, manager_change_unsupported, identifier_required, hash_config_required, unsupported_password_hash, password_hash_too_costly, last_owner. */
+                errors?: {
+                    code: string;
+                    message: string;
+                    path: string;
+                }[];
+                /** @description The user's id in this tenant (absent for a failed item). */
+                id?: string;
+                index: number;
+                /** @enum {string} */
+                status: "created" | "updated" | "skipped" | "failed";
+            }[];
+            skipped: number;
+            updated: number;
+        };
+        ImportUser: {
+            /**
+             * Format: date-time
+             * @description RFC 3339; default now.
+             */
+            created_at?: string;
+            /** @description Derived; accepted and ignored. */
+            display_name?: unknown;
+            email?: string | null;
+            external_id?: string | null;
+            first_name?: string | null;
+            /** @description Follows from password_hash; accepted and ignored. */
+            has_password?: unknown;
+            /** @description A usr_ id. Kept with "ids": "keep"; with "new" only a name that later items' manager_id may use. */
+            id?: string;
+            is_active?: boolean;
+            /** @description Follows from manager_id; accepted and ignored. */
+            is_managed?: unknown;
+            last_login_at?: string | null;
+            last_name?: string | null;
+            /** @description Makes the user managed by an existing user of the tenant or by an earlier item of this request (its id); else manager_not_found. Managed users get no password_hash. */
+            manager_id?: string | null;
+            /** @description A free JSON object of at most 16 KiB. */
+            metadata?: {
+                [key: string]: components["schemas"]["Schema2"];
+            };
+            /** @description The user must change the password at the next sign-in. */
+            password_change_required?: boolean;
+            /** @description Recognised by its shape: bcrypt ($2a$, $2b$, $2y$, cost ≤ 14); argon2id and argon2i PHC ($argon2id$v=19$m=…,t=…,p=…$salt$hash, m ≤ 65536 KiB, m·t ≤ 196608 (64 MiB with t=3), p ≤ 16); scrypt PHC ($scrypt$ln=…,r=…,p=…$salt$hash, 128·N·r ≤ 64 MiB, p ≤ 16); PBKDF2 PHC ($pbkdf2-sha256$i=…$salt$hash or $pbkdf2-sha512$…, also passlib's bare-rounds form; i ≤ 2,000,000); Django (pbkdf2_sha256$iterations$salt$hash, the same cap); and every hash as userplane exports it (its own scrypt is a $scrypt$ PHC string; a Firebase hash is $firebase-scrypt$rounds=R,mem_cost=M$signer_key$salt_separator$salt$hash). A Firebase export's base64 hash goes here with password_salt and the request's hash_config. Unknown: the item fails with unsupported_password_hash; beyond a cap: password_hash_too_costly. The user signs in with their old password at once; the first successful sign-in replaces the hash with userplane's scrypt. */
+            password_hash?: string | null;
+            /** @description Firebase only: the user's base64 salt; needs hash_config.firebase_scrypt. */
+            password_salt?: string | null;
+            /** @description Default ["member"] for a created user. */
+            roles?: string[];
+            /** @description The source tenant; accepted and ignored. */
+            tenant_id?: unknown;
+            /** @description Set by the import; accepted and ignored. */
+            updated_at?: unknown;
+            username?: string | null;
         };
         Principal: {
             /** @description An API key's id; null for users and for the bootstrap key. */
@@ -689,7 +1006,7 @@ export interface components {
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "bad_request" | "invalid_cursor" | "unauthorized" | "invalid_credentials" | "invalid_refresh_token" | "forbidden" | "password_change_required" | "not_found" | "method_not_allowed" | "conflict" | "last_owner" | "role_in_use" | "role_builtin" | "reset_token_active" | "idempotency_key_in_progress" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "invalid_reset_token" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "malformed_json" | "bad_request" | "invalid_cursor" | "unauthorized" | "invalid_credentials" | "invalid_refresh_token" | "forbidden" | "password_change_required" | "csrf_failed" | "not_found" | "method_not_allowed" | "conflict" | "last_owner" | "role_in_use" | "role_builtin" | "reset_token_active" | "idempotency_key_in_progress" | "webhook_disabled" | "delivery_pending" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "invalid_webhook_url" | "invalid_reset_token" | "rate_limited" | "internal_error" | "service_unavailable";
             detail: string;
             errors?: {
                 code: string;
@@ -715,7 +1032,12 @@ export interface components {
             permissions: string[];
             updated_at: string;
         };
+        RotatedWebhookSecret: {
+            /** @description The new `whsec_…` secret, shown once. */
+            secret: string;
+        };
         Schema: JsonValue;
+        Schema2: JsonValue;
         Session: {
             created_at: string;
             /** @description The session of the access token making this request. */
@@ -765,6 +1087,46 @@ export interface components {
             tenant: string;
             /** @description …by username (case-insensitive). Exactly one of the two. */
             username?: string;
+        };
+        Webhook: {
+            created_at: string;
+            description: string | null;
+            enabled: boolean;
+            events: string[];
+            /** @description whk_… */
+            id: string;
+            url: string;
+        };
+        WebhookDelivery: {
+            /** @description Oldest first. */
+            attempts: {
+                at: string;
+                duration_ms: number;
+                /** @description Why the attempt failed (with the start of the receiver's answer), null on success. */
+                error: string | null;
+                /** @description The receiver's HTTP status; null when none came (timeout, network, refused URL). */
+                status_code: number | null;
+            }[];
+            /** @description Also the webhook-id header of every attempt. */
+            event_id: string;
+            event_type: string;
+            /** @description whd_… */
+            id: string;
+            next_attempt_at: string | null;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+        };
+        WebhookPayload: {
+            created_at: string;
+            /** @description As in the event feed; {} for webhook.test. */
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description The event id (evt_…), also the webhook-id header: the same on every retry, so receivers drop duplicates by it. */
+            id: string;
+            tenant_id: string;
+            /** @enum {string} */
+            type: "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted" | "webhook.test";
         };
     };
     responses: never;
@@ -908,7 +1270,10 @@ export interface operations {
                 /** @description Platform keys: the tenant whose keys to list (as X-Tenant); without it, the platform keys. */
                 tenant?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -917,6 +1282,8 @@ export interface operations {
             /** @description A page of keys */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -933,6 +1300,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -947,6 +1316,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -966,6 +1337,8 @@ export interface operations {
             /** @description The key, with its secret */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -975,6 +1348,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -986,7 +1361,10 @@ export interface operations {
     getV1ApiKeysId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 id: string;
             };
@@ -997,6 +1375,8 @@ export interface operations {
             /** @description The key (no secret) */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1006,6 +1386,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,6 +1402,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -1031,6 +1415,8 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1038,6 +1424,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1049,7 +1437,10 @@ export interface operations {
     postV1AuthLogout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1058,6 +1449,8 @@ export interface operations {
             /** @description The session is over */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1065,6 +1458,8 @@ export interface operations {
             /** @description forbidden: not a session token */
             403: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1072,6 +1467,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,7 +1480,10 @@ export interface operations {
     postV1AuthRefresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1099,6 +1499,8 @@ export interface operations {
             /** @description A new access token and refresh token for the same session */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,6 +1510,8 @@ export interface operations {
             /** @description invalid_refresh_token */
             401: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1115,6 +1519,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1126,7 +1532,10 @@ export interface operations {
     postV1AuthToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1139,6 +1548,8 @@ export interface operations {
             /** @description A new session: an access token and its refresh token */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1148,6 +1559,8 @@ export interface operations {
             /** @description invalid_credentials */
             401: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1155,6 +1568,8 @@ export interface operations {
             /** @description rate_limited (Retry-After) */
             429: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1162,6 +1577,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1186,7 +1603,10 @@ export interface operations {
                 /** @description Only events of this type. */
                 type?: "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted";
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1195,6 +1615,8 @@ export interface operations {
             /** @description A page of events */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1213,6 +1635,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1224,7 +1648,10 @@ export interface operations {
     postV1PasswordResets: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1241,6 +1668,8 @@ export interface operations {
             /** @description Accepted (whatever the outcome) */
             202: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1254,6 +1683,8 @@ export interface operations {
             /** @description rate_limited (Retry-After) */
             429: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1261,6 +1692,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1272,7 +1705,10 @@ export interface operations {
     postV1PasswordResetsConfirm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1289,6 +1725,8 @@ export interface operations {
             /** @description The password is set */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1296,6 +1734,8 @@ export interface operations {
             /** @description invalid_reset_token */
             400: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1303,6 +1743,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1321,7 +1763,10 @@ export interface operations {
                 /** @description Platform keys: the tenant to act in (as X-Tenant). */
                 tenant?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1330,6 +1775,8 @@ export interface operations {
             /** @description Held */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1342,6 +1789,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1353,7 +1802,10 @@ export interface operations {
     getV1Principal: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1362,6 +1814,8 @@ export interface operations {
             /** @description The principal */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1371,6 +1825,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1393,7 +1849,10 @@ export interface operations {
                 /** @description Platform keys: the tenant to act in (as X-Tenant). */
                 tenant?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1402,6 +1861,8 @@ export interface operations {
             /** @description A page of roles */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1418,6 +1879,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1432,6 +1895,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1450,6 +1915,8 @@ export interface operations {
             /** @description The role */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1459,6 +1926,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,7 +1939,10 @@ export interface operations {
     getV1RolesName: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 name: string;
             };
@@ -1481,6 +1953,8 @@ export interface operations {
             /** @description The role */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1490,6 +1964,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1504,6 +1980,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 name: string;
@@ -1515,6 +1993,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1522,6 +2002,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1536,6 +2018,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 name: string;
@@ -1562,6 +2046,8 @@ export interface operations {
             /** @description The role */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1571,6 +2057,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1582,7 +2070,10 @@ export interface operations {
     postV1SigningKeysRotate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1591,6 +2082,8 @@ export interface operations {
             /** @description The published keys after rotation */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1604,6 +2097,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1624,7 +2119,10 @@ export interface operations {
                 /** @description Page mode: items per page (1–5000). */
                 page_size?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1633,6 +2131,8 @@ export interface operations {
             /** @description A page of tenants */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1649,6 +2149,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1663,6 +2165,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1696,6 +2200,8 @@ export interface operations {
             /** @description The tenant */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1705,6 +2211,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1716,7 +2224,10 @@ export interface operations {
     getV1TenantsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1727,6 +2238,8 @@ export interface operations {
             /** @description The tenant */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1736,6 +2249,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1750,6 +2265,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -1761,6 +2278,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1768,6 +2287,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,6 +2303,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -1806,6 +2329,8 @@ export interface operations {
             /** @description The tenant */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1815,6 +2340,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1853,7 +2380,10 @@ export interface operations {
                 /** @description Exact username (case-insensitive). */
                 username?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1862,6 +2392,8 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1907,6 +2439,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1921,6 +2455,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1952,6 +2488,8 @@ export interface operations {
             /** @description The created user */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1990,6 +2528,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2001,7 +2541,10 @@ export interface operations {
     getV1UsersId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2012,6 +2555,8 @@ export interface operations {
             /** @description The user */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2050,6 +2595,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2611,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -2087,6 +2636,8 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2125,6 +2676,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2139,6 +2692,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -2150,6 +2705,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2157,6 +2714,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2171,6 +2730,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -2211,6 +2772,8 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2249,6 +2812,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2828,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -2283,6 +2850,8 @@ export interface operations {
             /** @description The token */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2292,6 +2861,8 @@ export interface operations {
             /** @description reset_token_active, or conflict (managed or inactive user) */
             409: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2299,6 +2870,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2321,7 +2894,10 @@ export interface operations {
                 /** @description Platform keys: the tenant to act in (as X-Tenant). */
                 tenant?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2332,6 +2908,8 @@ export interface operations {
             /** @description A page of sessions */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2348,6 +2926,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2359,7 +2939,10 @@ export interface operations {
     deleteV1UsersIdSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2370,6 +2953,8 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2377,6 +2962,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2391,6 +2978,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 id: string;
@@ -2403,6 +2992,8 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2410,6 +3001,95 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getV1UsersExport: {
+        parameters: {
+            query?: {
+                /** @description From the Link header of the previous part. */
+                cursor?: string;
+                /** @description Adds password_hash (owner * or platform principal only, else 403). */
+                include_credentials?: "0" | "1" | "true" | "false";
+                /** @description Lines per part (1–10000, default 1000). */
+                limit?: string;
+                /** @description Platform keys: the tenant to act in (as X-Tenant). */
+                tenant?: string;
+            };
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One ExportLine (a User, plus password_hash with include_credentials) per line, each line ending in \n. */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["ExportLine"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1UsersImport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
+                "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per item, in input order */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2421,7 +3101,10 @@ export interface operations {
     getV1UsersMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2430,6 +3113,8 @@ export interface operations {
             /** @description You */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2468,6 +3153,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2482,6 +3169,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2512,6 +3201,8 @@ export interface operations {
             /** @description You, updated */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2550,6 +3241,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2564,6 +3257,8 @@ export interface operations {
             header?: {
                 /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
                 "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2584,6 +3279,8 @@ export interface operations {
             /** @description The managed user */
             201: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2622,6 +3319,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2633,7 +3332,10 @@ export interface operations {
     postV1UsersMePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2650,6 +3352,8 @@ export interface operations {
             /** @description Changed */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2657,6 +3361,8 @@ export interface operations {
             /** @description validation_failed (current_password or new_password) */
             422: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2664,6 +3370,8 @@ export interface operations {
             /** @description rate_limited (Retry-After) */
             429: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2671,6 +3379,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2691,7 +3401,10 @@ export interface operations {
                 /** @description Page mode: items per page (1–5000). */
                 page_size?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2700,6 +3413,8 @@ export interface operations {
             /** @description A page of shares, ordered by user_id */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2716,6 +3431,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2730,6 +3447,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 user_id: string;
@@ -2748,6 +3467,8 @@ export interface operations {
             /** @description The share */
             200: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2757,6 +3478,8 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2771,6 +3494,8 @@ export interface operations {
             header?: {
                 /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
                 "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
             };
             path: {
                 user_id: string;
@@ -2782,6 +3507,8 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2789,11 +3516,452 @@ export interface operations {
             /** @description A problem (RFC 9457). */
             default: {
                 headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    getV1Webhooks: {
+        parameters: {
+            query?: {
+                /** @description Cursor mode: next_cursor or previous_cursor of a page. */
+                cursor?: string;
+                /** @description Cursor mode: items per page (1–5000, default 20). */
+                limit?: string;
+                /** @description Page mode: page number from 1. */
+                page?: string;
+                /** @description Page mode: items per page (1–5000). */
+                page_size?: string;
+                /** @description Platform keys: the tenant to act in (as X-Tenant). */
+                tenant?: string;
+            };
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Webhook"][];
+                        next_cursor?: string | null;
+                        page?: number;
+                        page_size?: number;
+                        previous_cursor?: string | null;
+                        total?: number;
+                    };
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1Webhooks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable characters. A retry with the same key and body (compared as JSON) within 24 hours replays the first answer without creating anything again; another body gets 422 idempotency_key_reused. Only answers that created something are kept: after a 4xx the key is free for a corrected request. Secrets shown once (an API key, a reset token) are left out of a replay. */
+                "Idempotency-Key"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string | null;
+                    /** @description Event types to deliver; `*` (the default) is every type, including types added later. Duplicates are dropped. */
+                    events?: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted")[];
+                    /** @description Where deliveries are POSTed: https only, no user-info, no localhost, loopback, private, link-local or unique-local address literal (in any notation), else 422 invalid_webhook_url. A deployment with WEBHOOK_ALLOW_INSECURE_URLS=true also accepts http and localhost / loopback. */
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret */
+            201: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getV1WebhooksId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint (no secret) */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteV1WebhooksId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
+                "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchV1WebhooksId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
+                "If-Match"?: string;
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string | null;
+                    /** @description false stops deliveries at once (pending retries end failed); true re-enables from now on (earlier events are not delivered). */
+                    enabled?: boolean;
+                    /** @description Event types to deliver; `*` (the default) is every type, including types added later. Duplicates are dropped. */
+                    events?: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted")[];
+                    /** @description Where deliveries are POSTed: https only, no user-info, no localhost, loopback, private, link-local or unique-local address literal (in any notation), else 422 invalid_webhook_url. A deployment with WEBHOOK_ALLOW_INSECURE_URLS=true also accepts http and localhost / loopback. */
+                    url?: string;
+                };
+                "application/merge-patch+json": {
+                    description?: string | null;
+                    /** @description false stops deliveries at once (pending retries end failed); true re-enables from now on (earlier events are not delivered). */
+                    enabled?: boolean;
+                    /** @description Event types to deliver; `*` (the default) is every type, including types added later. Duplicates are dropped. */
+                    events?: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.password_changed" | "password_reset.requested" | "session.revoked" | "tenant.created" | "tenant.deleted")[];
+                    /** @description Where deliveries are POSTed: https only, no user-info, no localhost, loopback, private, link-local or unique-local address literal (in any notation), else 422 invalid_webhook_url. A deployment with WEBHOOK_ALLOW_INSECURE_URLS=true also accepts http and localhost / loopback. */
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getV1WebhooksIdDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Cursor mode: next_cursor or previous_cursor of a page. */
+                cursor?: string;
+                /** @description Cursor mode: items per page (1–5000, default 20). */
+                limit?: string;
+                /** @description Page mode: page number from 1. */
+                page?: string;
+                /** @description Page mode: items per page (1–5000). */
+                page_size?: string;
+                /** @description Platform keys: the tenant to act in (as X-Tenant). */
+                tenant?: string;
+            };
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. Without one the session starts "first-unconstrained": any replica may answer, and it may be behind the primary by the replication lag. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["WebhookDelivery"][];
+                        next_cursor?: string | null;
+                        page?: number;
+                        page_size?: number;
+                        previous_cursor?: string | null;
+                        total?: number;
+                    };
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1WebhooksIdDeliveriesDeliveryIdRetry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                delivery_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending its attempt */
+            202: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1WebhooksIdRotateSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedWebhookSecret"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postV1WebhooksIdTest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
+                "X-Userplane-Bookmark"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queued delivery */
+            202: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description A problem (RFC 9457). */
+            default: {
+                headers: {
+                    /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
+                    "X-Userplane-Bookmark"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    webhookEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (evt_…): the same on every retry of this delivery. */
+                "webhook-id": string;
+                /** @description v1,<base64 HMAC-SHA256 keyed with the secret's base64-decoded bytes (after whsec_) over "<webhook-id>.<webhook-timestamp>.<body>">; for 24 h after a rotation two signatures, space-separated (one per valid secret). */
+                "webhook-signature": string;
+                /** @description Unix seconds of this attempt; refuse timestamps far from your clock (replays). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (3xx included), or no answer within 15 s, is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2803,7 +3971,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "a32986840c059082f3c3c5623a1c6c60f7ebd508d477b34a58cae31e3cb8e199";
+export const OPENAPI_SHA256 = "988aadca4273e2e957c8e49ebc52cf3c7cb70a15f82d8f2e09e78a8172601edf";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [
@@ -2811,6 +3979,8 @@ export const IDEMPOTENT_POSTS: readonly string[] = [
   "/v1/roles",
   "/v1/tenants",
   "/v1/users",
+  "/v1/users/import",
   "/v1/users/me/managed-users",
-  "/v1/users/{id}/password-resets"
+  "/v1/users/{id}/password-resets",
+  "/v1/webhooks"
 ];

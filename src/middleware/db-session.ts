@@ -29,7 +29,9 @@ export function dbSession(): MiddlewareHandler<AppEnv> {
     c.set("db", dbOver(session));
     c.set("bookmarkGiven", given !== null);
     await next();
-    const latest = session.getBookmark();
+    // A request whose only statement failed (a refused one-trip write) learnt no bookmark: the one
+    // it was sent is still a state it saw.
+    const latest = session.getBookmark() ?? given;
     if (api && latest) c.res.headers.set(BOOKMARK_HEADER, await issueBookmark(c.env, latest));
   };
 }
