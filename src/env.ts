@@ -32,6 +32,8 @@ export interface Bindings {
   LOGIN_IP_MAX_FAILURES?: string;
   LOGIN_LOCKOUT_SECONDS?: string;
   LOGIN_WINDOW_SECONDS?: string;
+  /** Other origins (comma-separated) allowed to send cookie-authenticated unsafe requests. */
+  CORS_ORIGINS?: string;
 }
 
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
