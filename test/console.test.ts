@@ -191,3 +191,15 @@ describe("console actions are the API's requests", () => {
     for (const id of [manager.id, kid.id]) expect((await call("GET", `/v1/users/${id}`, { token: PLATFORM_KEY, tenant: tenant.id })).status).toBe(404);
   });
 });
+
+describe("console webhooks page", () => {
+  it("says plainly that webhooks are not available exactly when the API answers 404", async () => {
+    const { tenant, owner, ownerPassword, ownerToken } = await createTenant();
+    const { cookie } = await consoleSession(tenant.slug, owner.email, ownerPassword);
+    const res = await browse("/console/webhooks", { cookie });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const api = await call("GET", "/v1/webhooks", { token: ownerToken });
+    expect(html.includes("Webhooks are not available on this deployment")).toBe(api.status === 404);
+  });
+});

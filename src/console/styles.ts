@@ -35,6 +35,10 @@ h2{font-size:15px;margin:0 0 8px}
 .card{background:var(--surface);border:1px solid var(--border);border-radius:8px;padding:16px;margin-bottom:16px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px;align-items:start}
 .grid>.card{margin-bottom:0}
+.grid+.grid{margin-top:16px}
+.crumbs{margin:0 0 6px}
+.label{font-weight:600}
+td a+.badge{margin-left:6px}
 .stack>*+*{margin-top:16px}
 label{display:block;font-weight:600;margin-bottom:4px}
 .field{margin-bottom:12px}
@@ -42,7 +46,7 @@ label{display:block;font-weight:600;margin-bottom:4px}
 .error-text{color:var(--danger);font-size:12.5px;margin-top:3px}
 input[type=text],input[type=email],input[type=password],input[type=search],input[type=url],input[type=date],select,textarea{width:100%;font:inherit;color:var(--text);background:var(--surface);border:1px solid var(--border);border-radius:6px;padding:6px 8px;min-height:32px}
 input[readonly]{background:var(--surface-alt);color:var(--muted)}
-textarea{font-family:${theme.mono};font-size:12.5px;min-height:140px;resize:vertical}
+textarea{font-family:${theme.mono};font-size:12.5px;min-height:200px;resize:vertical}
 [aria-invalid="true"]{border-color:var(--danger)!important}
 .checks{display:flex;flex-wrap:wrap;gap:6px 14px;border:0;padding:0;margin:0 0 12px}
 .checks legend{font-weight:600;margin-bottom:4px;padding:0}

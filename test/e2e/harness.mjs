@@ -33,11 +33,11 @@ function freePort() {
 }
 
 /** The worker under `npm run dev`, on a free 127.0.0.1 port with its own temporary storage. */
-export async function startWorker({ vars = {} } = {}) {
+export async function startWorker({ vars = {}, persistTo, platformKey: givenKey } = {}) {
   const port = Number(process.env.E2E_PORT) || (await freePort());
   const base = `http://127.0.0.1:${port}`;
-  const persistDir = mkdtempSync(join(tmpdir(), "userplane-e2e-"));
-  const platformKey = `up_e2e_${randomBytes(24).toString("base64url")}`;
+  const persistDir = persistTo ?? mkdtempSync(join(tmpdir(), "userplane-e2e-"));
+  const platformKey = givenKey ?? `up_e2e_${randomBytes(24).toString("base64url")}`;
   // Cheap password hashing: the flows sign in often; the cost parameters are not under test here.
   const allVars = { BOOTSTRAP_API_KEY: platformKey, PASSWORD_SCRYPT_PARAMS: "1024,8,1", ...vars };
   const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir];
@@ -68,14 +68,15 @@ export async function startWorker({ vars = {} } = {}) {
     if (Date.now() > deadline) throw new Error("the worker did not answer /healthz in time");
     await sleep(300);
   }
-  async function stop() {
+  /** Stops the worker; its storage is removed unless `keep` (to start another worker on it). */
+  async function stop({ keep = false } = {}) {
     if (!exited) process.kill(child.pid, "SIGTERM");
     for (let i = 0; i < 80 && !exited; i++) await sleep(250);
     // Still there: end the process group this test started, by its id.
     if (!exited) process.kill(-child.pid, "SIGKILL");
-    rmSync(persistDir, { recursive: true, force: true });
+    if (!keep) rmSync(persistDir, { recursive: true, force: true });
   }
-  return { base, platformKey, stop, output };
+  return { base, platformKey, persistDir, stop, output };
 }
 
 /** One request to the API over HTTP (as any client), parsed. */

@@ -10,7 +10,7 @@ export function DeleteConfirmPage({ caller, user, etag, managedCount, problem }:
   const base = `/console/users/${user.id}`;
   return (
     <Layout title={`Delete ${user.display_name}`} caller={caller} section="users">
-      <p class="muted">
+      <p class="muted crumbs">
         <a href="/console/users">Users</a> / <a href={base}>{user.display_name}</a> / Delete
       </p>
       <h1>{`Delete ${user.display_name}?`}</h1>

@@ -19,7 +19,7 @@ export const EMPTY_NEW_USER: NewUserDraft = { email: "", username: "", first_nam
 export function NewUserPage({ caller, draft, problem, idempotencyKey }: { caller: Caller; draft: NewUserDraft; problem?: Problem | null; idempotencyKey: string }) {
   return (
     <Layout title="New user" caller={caller} section="users">
-      <p class="muted">
+      <p class="muted crumbs">
         <a href="/console/users">Users</a> / New user
       </p>
       <h1>New user</h1>

@@ -52,7 +52,7 @@ export function UserPage(props: UserPageProps) {
   const base = `/console/users/${user.id}`;
   return (
     <Layout title={user.display_name} caller={caller} section="users">
-      <p class="muted">
+      <p class="muted crumbs">
         <a href="/console/users">Users</a> / {user.display_name}
       </p>
       <div class="page-head">

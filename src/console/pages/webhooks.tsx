@@ -106,7 +106,7 @@ export function WebhookPage(props: { caller: Caller; webhook: Webhook; deliverie
   const canWrite = caller.can("webhooks:write");
   return (
     <Layout title={webhook.url} caller={caller} section="webhooks">
-      <p class="muted">
+      <p class="muted crumbs">
         <a href="/console/webhooks">Webhooks</a> / {webhook.url}
       </p>
       <div class="page-head">
