@@ -144,6 +144,9 @@ describe("console actions are the API's requests", () => {
     expect(res.status).toBe(412);
     expect(alertOf(await res.text())).toMatch(/changed|ETag|match/i);
     expect((await call("GET", `/v1/users/${user.id}`, { token: PLATFORM_KEY, tenant: tenant.id })).body.first_name).toBe("Old");
+    // Nothing edited, but the form is still stale: the API is asked all the same, and refuses.
+    const unchanged = await browse(`/console/users/${user.id}`, { cookie, form: { ...form, first_name: "Old" } });
+    expect(unchanged.status).toBe(412);
   });
 
   it("invalid metadata JSON is a clear error and nothing is sent", async () => {

@@ -124,3 +124,36 @@ export function When({ at }: { at: string | null | undefined }) {
     </time>
   );
 }
+
+/** A dense table in a keyboard-scrollable region; `head` replaces plain column names (sortable headers). */
+export function DataTable({ label, columns, head, children }: { label: string; columns?: string[]; head?: Child; children?: Child }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabindex={0}>
+      <table>
+        <thead>
+          <tr>{head ?? (columns ?? []).map((name) => <th scope="col">{name}</th>)}</tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export const EmptyRow = ({ colspan, text }: { colspan: number; text: string }) => (
+  <tr>
+    <td colspan={colspan} class="muted">
+      {text}
+    </td>
+  </tr>
+);
+
+/** "Section / Page" above a page's heading. */
+export const Crumbs = ({ href, section, children }: { href: string; section: string; children?: Child }) => (
+  <p class="muted crumbs">
+    <a href={href}>{section}</a> / {children}
+  </p>
+);
+
+/** A green or red state badge ("Active" / "Inactive", "Enabled" / "Disabled"). */
+export const StateBadge = ({ on, yes, no }: { on: boolean; yes: string; no: string }) =>
+  on ? <span class="badge ok">{yes}</span> : <span class="badge off">{no}</span>;

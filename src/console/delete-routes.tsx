@@ -42,17 +42,23 @@ deleteRoutes.post("/:id/delete", async (c) => {
   const writer = writable.getWriter();
   const encoder = new TextEncoder();
   const work = (async () => {
-    await writer.write(encoder.encode(head));
-    const answer = await c.var.api.call("DELETE", userPath(id), { headers: etag ? { "If-Match": etag } : {} });
-    // The list that follows reads at least this delete's state (the bookmark rides in the URL:
-    // this page's cookies went out before the delete was sent).
-    const after = answer.headers.get("X-Userplane-Bookmark");
-    const next = `/console/users?notice=deleted${after ? `&after=${encodeURIComponent(after)}` : ""}`;
-    const outcome = answer.ok
-      ? html`${<DeleteDone userName={user.body.display_name} href={next} />}<meta http-equiv="refresh" content="${`1;url=${next}`}" />`
-      : <DeleteFailed problem={problemOf(answer)} base={`/console/users/${id}`} />;
-    await writer.write(encoder.encode(String(await outcome) + tail));
-    await writer.close();
+    try {
+      await writer.write(encoder.encode(head));
+      const answer = await c.var.api.call("DELETE", userPath(id), { headers: etag ? { "If-Match": etag } : {} });
+      // The list that follows reads at least this delete's state (the bookmark rides in the URL:
+      // this page's cookies went out before the delete was sent).
+      const after = answer.headers.get("X-Userplane-Bookmark");
+      const next = `/console/users?notice=deleted${after ? `&after=${encodeURIComponent(after)}` : ""}`;
+      const outcome = answer.ok
+        ? html`${<DeleteDone userName={user.body.display_name} href={next} />}<meta http-equiv="refresh" content="${`1;url=${next}`}" />`
+        : <DeleteFailed problem={problemOf(answer)} base={`/console/users/${id}`} />;
+      await writer.write(encoder.encode(String(await outcome) + tail));
+    } catch (error) {
+      console.error(JSON.stringify({ console: "delete", error: String(error) }));
+      await writer.write(encoder.encode(`<p role="alert">The delete did not finish here; open the user again to see where it stands.</p>${tail}`)).catch(() => {});
+    } finally {
+      await writer.close().catch(() => {});
+    }
   })();
   try {
     c.executionCtx.waitUntil(work);

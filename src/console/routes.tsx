@@ -66,7 +66,7 @@ const session: MiddlewareHandler<ConsoleEnv> = async function consoleSession(c, 
 
 /** The signed-in user and their permissions; a temporary password must be changed first. */
 const signedIn: MiddlewareHandler<ConsoleEnv> = async function consoleCaller(c, next) {
-  const outcome = await loadCaller(c.var.api, { withRoles: /^\/console\/(users|api-keys|roles)/.test(c.req.path) });
+  const outcome = await loadCaller(c.var.api, { withRoles: /^\/console\/(users|api-keys)/.test(c.req.path) });
   if ("signIn" in outcome) {
     endSession(c);
     return toSignIn(c);

@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, Field, fieldError, Notice, Secret, When } from "../components";
+import { ActionButton, Alert, DataTable, EmptyRow, Field, fieldError, Notice, Secret, When } from "../components";
 import { Layout } from "../layout";
 import { mayGrant } from "../permissions-ui";
 import type { ApiKeyItem, NewApiKey } from "../types";
@@ -25,49 +25,29 @@ export function ApiKeysPage({ caller, keys, created, problem, notice }: ApiKeysP
       <Alert problem={problem} />
       {created?.key ? <Secret id="new-key" label={`API key "${created.name}" created.`} value={created.key} /> : null}
       {keys ? (
-        <div class="table-wrap" role="region" aria-label="API keys" tabindex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                {canWrite ? <th scope="col">Revoke</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {keys.length === 0 ? (
-                <tr>
-                  <td colspan={6} class="muted">
-                    No API keys yet.
-                  </td>
-                </tr>
+        <DataTable label="API keys" columns={["Name", "Key", "Roles", "Created", "Expires", ...(canWrite ? ["Revoke"] : [])]}>
+          {keys.length === 0 ? <EmptyRow colspan={6} text="No API keys yet." /> : null}
+          {keys.map((k) => (
+            <tr>
+              <td>{k.name}</td>
+              <td class="mono">{`${k.prefix}…`}</td>
+              <td>
+                {k.roles.map((r) => (
+                  <span class="badge">{r}</span>
+                ))}
+              </td>
+              <td>
+                <When at={k.created_at} />
+              </td>
+              <td>{k.expires_at ? <When at={k.expires_at} /> : <span class="muted">never</span>}</td>
+              {canWrite ? (
+                <td>
+                  <ActionButton action={`/console/api-keys/${k.id}/revoke`} label={`Revoke ${k.name}`} danger />
+                </td>
               ) : null}
-              {keys.map((k) => (
-                <tr>
-                  <td>{k.name}</td>
-                  <td class="mono">{`${k.prefix}…`}</td>
-                  <td>
-                    {k.roles.map((r) => (
-                      <span class="badge">{r}</span>
-                    ))}
-                  </td>
-                  <td>
-                    <When at={k.created_at} />
-                  </td>
-                  <td>{k.expires_at ? <When at={k.expires_at} /> : <span class="muted">never</span>}</td>
-                  {canWrite ? (
-                    <td>
-                      <ActionButton action={`/console/api-keys/${k.id}/revoke`} label={`Revoke ${k.name}`} danger />
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {canWrite ? (
         <section class="card" aria-labelledby="new-key-h">

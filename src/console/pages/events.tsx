@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { Alert, When } from "../components";
+import { Alert, DataTable, EmptyRow, When } from "../components";
 import { Layout } from "../layout";
 import type { EventItem } from "../types";
 
@@ -40,39 +40,22 @@ export function EventsPage({ caller, types, type, events, page, pages, total, pr
       </form>
       {events ? (
         <>
-          <div class="table-wrap" role="region" aria-label="Events" tabindex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Data</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.length === 0 ? (
-                  <tr>
-                    <td colspan={3} class="muted">
-                      No events.
-                    </td>
-                  </tr>
-                ) : null}
-                {events.map((e) => (
-                  <tr>
-                    <td class="nowrap">
-                      <When at={e.created_at} />
-                    </td>
-                    <td>
-                      <span class="badge">{e.type}</span>
-                    </td>
-                    <td>
-                      <EventData data={e.data} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Events" columns={["Time", "Type", "Data"]}>
+            {events.length === 0 ? <EmptyRow colspan={3} text="No events." /> : null}
+            {events.map((e) => (
+              <tr>
+                <td class="nowrap">
+                  <When at={e.created_at} />
+                </td>
+                <td>
+                  <span class="badge">{e.type}</span>
+                </td>
+                <td>
+                  <EventData data={e.data} />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
           <form class="pager" method="get" action="/console/events">
             <span class="muted">{`Page ${page} of ${pages}`}</span>
             <span class="row-actions">

@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { Alert, Field, fieldError } from "../components";
+import { Alert, Crumbs, Field, fieldError } from "../components";
 import { Layout } from "../layout";
 import { mayGrant } from "../permissions-ui";
 
@@ -19,9 +19,9 @@ export const EMPTY_NEW_USER: NewUserDraft = { email: "", username: "", first_nam
 export function NewUserPage({ caller, draft, problem, idempotencyKey }: { caller: Caller; draft: NewUserDraft; problem?: Problem | null; idempotencyKey: string }) {
   return (
     <Layout title="New user" caller={caller} section="users">
-      <p class="muted crumbs">
-        <a href="/console/users">Users</a> / New user
-      </p>
+      <Crumbs href="/console/users" section="Users">
+        New user
+      </Crumbs>
       <h1>New user</h1>
       <Alert problem={problem} />
       <form method="post" action="/console/users/new" class="card">

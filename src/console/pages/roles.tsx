@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, Field, fieldError, Notice } from "../components";
+import { ActionButton, Alert, DataTable, Field, fieldError, Notice } from "../components";
 import { Layout } from "../layout";
 import type { RoleItem } from "../types";
 import { holds } from "../../auth/permissions";
@@ -50,56 +50,44 @@ export function RolesPage({ caller, roles, catalogue, problem, notice, draft }: 
       <Notice text={notice} />
       <Alert problem={problem} />
       {roles ? (
-        <div class="table-wrap" role="region" aria-label="Roles" tabindex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Role</th>
-                <th scope="col">Description</th>
-                <th scope="col">Permissions</th>
-                {canWrite ? <th scope="col">Change</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {roles.map((role) => (
-                <tr>
-                  <td class="nowrap">
-                    <strong>{role.name}</strong> {role.is_builtin ? <span class="badge">built-in</span> : null}
-                  </td>
-                  <td>{role.description ?? ""}</td>
-                  <td>
-                    {role.permissions.length ? role.permissions.map((p) => <span class="badge mono">{p}</span>) : <span class="muted">none</span>}
-                  </td>
-                  {canWrite ? (
-                    <td>
-                      {role.is_builtin ? (
-                        <span class="muted">fixed</span>
-                      ) : (
-                        <details>
-                          <summary>{`Edit ${role.name}`}</summary>
-                          <form method="post" action={`/console/roles/${encodeURIComponent(role.name)}`}>
-                            <Field id={`d-${role.name}`} label="Description" name="description" value={role.description ?? ""} />
-                            <PermissionPicker
-                              caller={caller}
-                              catalogue={catalogue}
-                              chosen={role.permissions}
-                              idPrefix={`r-${role.name}`}
-                              other={role.permissions.filter((p) => !catalogue.includes(p)).join(", ")}
-                            />
-                            <button type="submit" class="primary">
-                              Save role
-                            </button>
-                          </form>
-                          <ActionButton action={`/console/roles/${encodeURIComponent(role.name)}/delete`} label={`Delete role ${role.name}`} danger />
-                        </details>
-                      )}
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Roles" columns={["Role", "Description", "Permissions", ...(canWrite ? ["Change"] : [])]}>
+          {roles.map((role) => (
+            <tr>
+              <td class="nowrap">
+                <strong>{role.name}</strong> {role.is_builtin ? <span class="badge">built-in</span> : null}
+              </td>
+              <td>{role.description ?? ""}</td>
+              <td>
+                {role.permissions.length ? role.permissions.map((p) => <span class="badge mono">{p}</span>) : <span class="muted">none</span>}
+              </td>
+              {canWrite ? (
+                <td>
+                  {role.is_builtin ? (
+                    <span class="muted">fixed</span>
+                  ) : (
+                    <details>
+                      <summary>{`Edit ${role.name}`}</summary>
+                      <form method="post" action={`/console/roles/${encodeURIComponent(role.name)}`}>
+                        <Field id={`d-${role.name}`} label="Description" name="description" value={role.description ?? ""} />
+                        <PermissionPicker
+                          caller={caller}
+                          catalogue={catalogue}
+                          chosen={role.permissions}
+                          idPrefix={`r-${role.name}`}
+                          other={role.permissions.filter((p) => !catalogue.includes(p)).join(", ")}
+                        />
+                        <button type="submit" class="primary">
+                          Save role
+                        </button>
+                      </form>
+                      <ActionButton action={`/console/roles/${encodeURIComponent(role.name)}/delete`} label={`Delete role ${role.name}`} danger />
+                    </details>
+                  )}
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {canWrite ? (
         <section class="card" aria-labelledby="new-role-h">

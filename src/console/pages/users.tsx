@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { Alert, Notice, When } from "../components";
+import { Alert, DataTable, EmptyRow, Notice, StateBadge, When } from "../components";
 import { Layout } from "../layout";
 import type { User } from "../types";
 
@@ -62,28 +62,9 @@ export function UsersPage(props: UsersPageProps) {
       <Notice text={props.notice} />
       <Alert problem={props.problem} />
       <Filters caller={caller} q={q} />
-      <div class="table-wrap" role="region" aria-label="Users" tabindex={0}>
-        <table>
-          <thead>
-            <tr>
-              {COLUMNS.map((col) => (
-                <SortHeader col={col} q={q} />
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {props.users.length === 0 ? (
-              <tr>
-                <td colspan={COLUMNS.length} class="muted">
-                  No users match.
-                </td>
-              </tr>
-            ) : (
-              props.users.map((u) => <UserRow user={u} />)
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable label="Users" head={COLUMNS.map((col) => <SortHeader col={col} q={q} />)}>
+        {props.users.length === 0 ? <EmptyRow colspan={COLUMNS.length} text="No users match." /> : props.users.map((u) => <UserRow user={u} />)}
+      </DataTable>
       <Pager q={q} next={props.nextCursor} previous={props.previousCursor} shown={props.users.length} />
     </Layout>
   );
@@ -167,7 +148,9 @@ function UserRow({ user }: { user: User }) {
           <span class="badge">{r}</span>
         ))}
       </td>
-      <td>{user.is_active ? <span class="badge ok">Active</span> : <span class="badge off">Inactive</span>}</td>
+      <td>
+        <StateBadge on={user.is_active} yes="Active" no="Inactive" />
+      </td>
       <td class="hide-narrow nowrap">
         <When at={user.created_at} />
       </td>

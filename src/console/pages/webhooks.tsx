@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, Field, fieldError, Notice, Secret, When } from "../components";
+import { ActionButton, Alert, Crumbs, DataTable, EmptyRow, Field, fieldError, Notice, Secret, StateBadge, When } from "../components";
 import { Layout } from "../layout";
 
 export interface Webhook {
@@ -43,44 +43,28 @@ export function WebhooksPage(props: { caller: Caller; webhooks: Webhook[] | null
       )}
       {props.created?.secret ? <Secret id="webhook-secret" label={`Signing secret of ${props.created.url}.`} value={props.created.secret} /> : null}
       {props.webhooks ? (
-        <div class="table-wrap" role="region" aria-label="Webhook endpoints" tabindex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.webhooks.length === 0 ? (
-                <tr>
-                  <td colspan={4} class="muted">
-                    No endpoints yet.
-                  </td>
-                </tr>
-              ) : null}
-              {props.webhooks.map((w) => (
-                <tr>
-                  <td>
-                    <a href={`/console/webhooks/${w.id}`}>{w.url}</a>
-                    {w.description ? <div class="muted">{w.description}</div> : null}
-                  </td>
-                  <td>
-                    {w.events.map((e) => (
-                      <span class="badge">{e}</span>
-                    ))}
-                  </td>
-                  <td>{w.enabled ? <span class="badge ok">Enabled</span> : <span class="badge off">Disabled</span>}</td>
-                  <td>
-                    <When at={w.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Webhook endpoints" columns={["URL", "Events", "Status", "Created"]}>
+          {props.webhooks.length === 0 ? <EmptyRow colspan={4} text="No endpoints yet." /> : null}
+          {props.webhooks.map((w) => (
+            <tr>
+              <td>
+                <a href={`/console/webhooks/${w.id}`}>{w.url}</a>
+                {w.description ? <div class="muted">{w.description}</div> : null}
+              </td>
+              <td>
+                {w.events.map((e) => (
+                  <span class="badge">{e}</span>
+                ))}
+              </td>
+              <td>
+                <StateBadge on={w.enabled} yes="Enabled" no="Disabled" />
+              </td>
+              <td>
+                <When at={w.created_at} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {canWrite && !props.unavailable ? (
         <section class="card" aria-labelledby="new-webhook-h">
@@ -106,12 +90,12 @@ export function WebhookPage(props: { caller: Caller; webhook: Webhook; deliverie
   const canWrite = caller.can("webhooks:write");
   return (
     <Layout title={webhook.url} caller={caller} section="webhooks">
-      <p class="muted crumbs">
-        <a href="/console/webhooks">Webhooks</a> / {webhook.url}
-      </p>
+      <Crumbs href="/console/webhooks" section="Webhooks">
+        {webhook.url}
+      </Crumbs>
       <div class="page-head">
         <h1>{webhook.url}</h1>
-        {webhook.enabled ? <span class="badge ok">Enabled</span> : <span class="badge off">Disabled</span>}
+        <StateBadge on={webhook.enabled} yes="Enabled" no="Disabled" />
       </div>
       <Notice text={props.notice} />
       <Alert problem={props.problem} />
@@ -143,51 +127,32 @@ export function WebhookPage(props: { caller: Caller; webhook: Webhook; deliverie
         ) : null}
       </div>
       <h2>Deliveries</h2>
-      <div class="table-wrap" role="region" aria-label="Deliveries" tabindex={0}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Next attempt</th>
-              {canWrite ? <th scope="col">Retry</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {props.deliveries.length === 0 ? (
-              <tr>
-                <td colspan={5} class="muted">
-                  No deliveries yet.
-                </td>
-              </tr>
+      <DataTable label="Deliveries" columns={["Event", "Status", "Attempts", "Next attempt", ...(canWrite ? ["Retry"] : [])]}>
+        {props.deliveries.length === 0 ? <EmptyRow colspan={5} text="No deliveries yet." /> : null}
+        {props.deliveries.map((d) => (
+          <tr>
+            <td>
+              <span class="badge">{d.event_type}</span> <span class="mono muted">{d.event_id}</span>
+            </td>
+            <td>
+              <span class={`badge ${d.status === "succeeded" ? "ok" : d.status === "failed" ? "off" : ""}`}>{d.status}</span>
+            </td>
+            <td>
+              {d.attempts.map((a) => (
+                <div>
+                  <When at={a.at} /> {a.status_code ?? a.error ?? ""} {a.duration_ms !== null ? <span class="muted">{`${a.duration_ms} ms`}</span> : null}
+                </div>
+              ))}
+            </td>
+            <td>
+              <When at={d.next_attempt_at} />
+            </td>
+            {canWrite ? (
+              <td>{d.status === "pending" ? <span class="muted">pending</span> : <ActionButton action={`${base}/deliveries/${d.id}/retry`} label="Retry" />}</td>
             ) : null}
-            {props.deliveries.map((d) => (
-              <tr>
-                <td>
-                  <span class="badge">{d.event_type}</span> <span class="mono muted">{d.event_id}</span>
-                </td>
-                <td>
-                  <span class={`badge ${d.status === "succeeded" ? "ok" : d.status === "failed" ? "off" : ""}`}>{d.status}</span>
-                </td>
-                <td>
-                  {d.attempts.map((a) => (
-                    <div>
-                      <When at={a.at} /> {a.status_code ?? a.error ?? ""} {a.duration_ms !== null ? <span class="muted">{`${a.duration_ms} ms`}</span> : null}
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  <When at={d.next_attempt_at} />
-                </td>
-                {canWrite ? (
-                  <td>{d.status === "pending" ? <span class="muted">pending</span> : <ActionButton action={`${base}/deliveries/${d.id}/retry`} label="Retry" />}</td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }
