@@ -1,4 +1,4 @@
-import { Hono, type Context, type ExecutionContext } from "hono";
+import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./db/schema";
@@ -26,7 +26,7 @@ import { events } from "./events/routes";
 import { signingKeys } from "./keys/routes";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
-import { createConsole } from "./console/routes";
+import { consoleHandler } from "./console/routes";
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Deepest JSON nesting a request body may have (metadata documents included). */
@@ -67,9 +67,9 @@ export function createApp() {
   // The web console (src/console) answers before the JSON API's middleware: it is not part of the
   // API (ALL routes stay out of the OpenAPI document and the 405 matcher) and calls this same app
   // in-process for every read and write.
-  const consoleApp = createConsole(app);
-  app.all("/console", (c) => consoleApp.fetch(c.req.raw, c.env, executionCtxOf(c)));
-  app.all("/console/*", (c) => consoleApp.fetch(c.req.raw, c.env, executionCtxOf(c)));
+  const consolePages = consoleHandler(app);
+  app.all("/console", consolePages);
+  app.all("/console/*", consolePages);
   app.use("*", async function attachDb(c, next) {
     c.set("db", dbFor(c.env));
     await next();
@@ -139,15 +139,6 @@ export function createApp() {
   });
 
   return app;
-}
-
-/** Hono's getter throws where there is none (app.request in tests). */
-function executionCtxOf(c: Context<AppEnv>): ExecutionContext | undefined {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
 }
 
 function problem(c: Context<AppEnv>, err: ApiError): Response {

@@ -93,7 +93,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Hono's getter throws where there is none (app.request in tests); the API copes without. */
-function executionContext(c: Context): ExecutionContext | undefined {
+export function executionContext(c: Context): ExecutionContext | undefined {
   try {
     return c.executionCtx;
   } catch {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
-import { problemOf, query } from "./api";
+import { executionContext, problemOf, query } from "./api";
 import { formOf, text, type ConsoleContext, type ConsoleEnv } from "./context";
 import { DeleteConfirmPage, DeleteDone, DeleteFailed, DeleteProgressPage, PROGRESS_MARK } from "./pages/delete";
 import type { CursorList, User } from "./types";
@@ -60,10 +60,7 @@ deleteRoutes.post("/:id/delete", async (c) => {
       await writer.close().catch(() => {});
     }
   })();
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    // No execution context (app.request in tests): the stream's reader drives the work.
-  }
+  // Without an execution context (app.request in tests) the stream's reader drives the work.
+  executionContext(c)?.waitUntil(work);
   return c.body(readable, 200, { "Content-Type": "text/html; charset=UTF-8" });
 });

@@ -1,5 +1,5 @@
-import { Hono, type MiddlewareHandler } from "hono";
-import { ConsoleApi, problemOf, type ApiApp } from "./api";
+import { Hono, type Handler, type MiddlewareHandler } from "hono";
+import { ConsoleApi, executionContext, problemOf, type ApiApp } from "./api";
 import { assets } from "./assets";
 import { loadCaller } from "./caller";
 import { formOf, noticeOf, redirectAfterWrite, secret, text, type ConsoleContext, type ConsoleEnv } from "./context";
@@ -111,6 +111,8 @@ export function createConsole(api: ApiApp) {
       { body: { tenant, ...(login.includes("@") || !login ? { email: login } : { username: login }), password: secret(form, "password") } },
     );
     if (!answer.ok) {
+      const retryAfter = answer.headers.get("Retry-After");
+      if (retryAfter) c.header("Retry-After", retryAfter);
       return c.html(<SignInPage tenant={tenant} email={login} next={next} problem={problemOf(answer)} />, answer.status as 401);
     }
     startSession(c, answer.body.access_token, answer.body.expires_in, tenant);
@@ -166,4 +168,10 @@ export function createConsole(api: ApiApp) {
     );
   });
   return app;
+}
+
+/** What src/app.ts mounts at `/console` and `/console/*`: the console app over `api`. */
+export function consoleHandler(api: ApiApp): Handler<{ Bindings: ConsoleEnv["Bindings"] }> {
+  const consoleApp = createConsole(api);
+  return (c) => consoleApp.fetch(c.req.raw, c.env, executionContext(c));
 }
