@@ -69,8 +69,14 @@ export class ConsoleApi {
     const res = await this.app.fetch(request, this.c.env, executionContext(this.c));
     const bookmark = res.headers.get("X-Userplane-Bookmark");
     if (bookmark) this.bookmark = bookmark;
-    const text = await res.text();
-    return { status: res.status, ok: res.ok, headers: res.headers, body: parseJson(text) as T };
+    const answer: ApiAnswer<T> = { status: res.status, ok: res.ok, headers: res.headers, body: parseJson(await res.text()) as T };
+    if (this.bookmark && !bookmark && refusedBookmark(answer)) {
+      // A bookmark kept from before (a cookie, a URL) that this database no longer knows: read
+      // without it rather than fail every page until the cookie expires.
+      this.bookmark = undefined;
+      return this.call<T>(method, path, options);
+    }
+    return answer;
   }
 
   /** The same client acting as the session's user. */
@@ -82,6 +88,10 @@ export class ConsoleApi {
     return this.call<T>("GET", path, options);
   }
 }
+
+/** A 422 that names the bookmark header among its bad fields. */
+const refusedBookmark = (answer: ApiAnswer<unknown>) =>
+  answer.status === 422 && ((answer.body as Partial<Problem>)?.errors ?? []).some((e) => /bookmark/i.test(e.path));
 
 function parseJson(text: string): unknown {
   if (!text) return undefined;

@@ -31,6 +31,7 @@ export function Layout({ title, caller, section, children }: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
+        <link rel="icon" href="data:," />
         <title>{`${title} · userplane console`}</title>
         <link rel="stylesheet" href={`/console/assets/console.css?v=${ASSET_VERSION}`} />
         <script src={`/console/assets/console.js?v=${ASSET_VERSION}`} defer></script>
