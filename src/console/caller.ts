@@ -32,27 +32,24 @@ export type CallerOutcome = { caller: Caller } | { signIn: true } | { changePass
 
 /**
  * One call for most callers: GET /v1/users/me. Built-in roles' permissions are the code's own
- * catalogue; only a caller with custom roles costs a GET /v1/roles (or, without roles:read, one
+ * catalogue; a caller with custom roles needs GET /v1/roles too (or, without roles:read, one
  * permission check per capability the console offers).
  */
 export async function loadCaller(api: ConsoleApi, { withRoles = false } = {}): Promise<CallerOutcome> {
-  const me = await api.get<User>("/v1/users/me");
+  // A page that lists roles asks for them alongside (a 403 for a caller without roles:read).
+  const rolesList = () => api.get<CursorList<RoleItem>>("/v1/roles?limit=500");
+  const [me, early] = await Promise.all([api.get<User>("/v1/users/me"), withRoles ? rolesList() : null]);
   if (me.status === 401) return { signIn: true };
   if (me.status === 403 && (me.body as { code?: string })?.code === "password_change_required") return { changePassword: true };
   if (!me.ok) return { error: `Could not load your account (${me.status}).` };
   const user = me.body;
   const builtinOnly = user.roles.every(isBuiltinRole);
   let permissions: string[] = builtinOnly ? user.roles.flatMap((r) => [...BUILTIN_ROLES[r as keyof typeof BUILTIN_ROLES].permissions]) : [];
-  let roles: RoleItem[] | null = null;
-  if (!builtinOnly || (withRoles && holds(permissions, "roles:read"))) {
-    const list = await api.get<CursorList<RoleItem>>("/v1/roles?limit=500");
-    if (list.ok) {
-      roles = list.body.items;
-      const mine = new Set(user.roles);
-      if (!builtinOnly) permissions = roles.filter((r) => mine.has(r.name)).flatMap((r) => r.permissions);
-    } else if (!builtinOnly) {
-      permissions = await checkEach(api);
-    }
+  const list = early ?? (builtinOnly ? null : await rolesList());
+  const roles = list?.ok ? list.body.items : null;
+  if (!builtinOnly) {
+    const mine = new Set(user.roles);
+    permissions = roles ? roles.filter((r) => mine.has(r.name)).flatMap((r) => r.permissions) : await checkEach(api);
   }
   return { caller: { user, permissions, roles, can: (p) => holds(permissions, p) } };
 }
