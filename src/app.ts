@@ -20,7 +20,7 @@ import { shares } from "./shares/routes";
 import { passwords } from "./passwords/routes";
 import { sessions } from "./sessions/routes";
 import { userDeletion } from "./deletion/routes";
-import { auth } from "./auth/routes";
+import { auth } from "./sign-in/routes";
 import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
