@@ -20,7 +20,7 @@ import { shares } from "./shares/routes";
 import { passwords } from "./passwords/routes";
 import { sessions } from "./sessions/routes";
 import { userDeletion } from "./deletion/routes";
-import { auth } from "./auth/routes";
+import { auth } from "./sign-in/routes";
 import { resets } from "./resets/routes";
 import { roles, permissions } from "./roles/routes";
 import { apiKeys } from "./api-keys/routes";
@@ -32,6 +32,7 @@ import { webhooks } from "./webhooks/routes";
 import { webhookProducer } from "./webhooks/producer";
 import { openApiDocument } from "./openapi/document";
 import { describe } from "./openapi/registry";
+import { consoleHandler } from "./console/routes";
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Routes that take bigger bodies than the rest (a thousand users with their metadata). */
@@ -71,6 +72,12 @@ export function createApp() {
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use("*", requestId());
+  // The web console (src/console) answers before the JSON API's middleware: it is not part of the
+  // API (ALL routes stay out of the OpenAPI document and the 405 matcher) and calls this same app
+  // in-process for every read and write.
+  const consolePages = consoleHandler(app);
+  app.all("/console", consolePages);
+  app.all("/console/*", consolePages);
   app.use("*", cors());
   app.use("*", dbSession());
   // After every write: a hint that events may have been recorded (see src/webhooks/producer.ts).

@@ -4,7 +4,7 @@ import type { Principal } from "./auth/principal";
 import type { Caller, PendingSession } from "./auth/deferred";
 import type { KeyStore } from "./keys/key-store";
 import type { TenantCoordinator } from "./coordinator/tenant-coordinator";
-import type { Throttle } from "./auth/throttle";
+import type { Throttle } from "./sign-in/throttle";
 import type { ResetTokens } from "./resets/reset-tokens";
 import type { WebhookMessage } from "./webhooks/messages";
 
@@ -27,7 +27,7 @@ export interface Bindings {
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   JWT_TENANT_CLAIM?: string;
-  /** scrypt cost as `N,r,p` (default from the OWASP cheat sheet, see src/auth/password.ts). */
+  /** scrypt cost as `N,r,p` (default from the OWASP cheat sheet, see src/sign-in/password.ts). */
   PASSWORD_SCRYPT_PARAMS?: string;
   LOGIN_MAX_FAILURES?: string;
   LOGIN_IP_MAX_FAILURES?: string;

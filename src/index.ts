@@ -7,7 +7,7 @@ import { sweepWebhooks, WEBHOOK_SWEEP_CRON } from "./webhooks/sweep";
 export { TenantCoordinator } from "./coordinator/tenant-coordinator";
 export { ResetTokens } from "./resets/reset-tokens";
 export { KeyStore } from "./keys/key-store";
-export { Throttle } from "./auth/throttle";
+export { Throttle } from "./sign-in/throttle";
 export { UserplaneRpc } from "./rpc/entrypoint";
 
 const app = createApp();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { hashPassword, hashStats } from "../src/auth/password";
+import { hashPassword, hashStats } from "../src/sign-in/password";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, signIn } from "./helpers";
 
 const PASSWORD = "correct-horse-1";

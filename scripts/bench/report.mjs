@@ -202,7 +202,7 @@ export function benchmarksMarkdown({ results, scrypt, machine, code, settings, c
 
   lines.push("## Sign-in against one scrypt hash", "");
   lines.push(
-    "Default parameters of src/auth/password.ts: N=2^15, r=8, p=3, 32-byte key. The hash is timed in workerd",
+    "Default parameters of src/sign-in/password.ts: N=2^15, r=8, p=3, 32-byte key. The hash is timed in workerd",
     "(node:crypto under nodejs_compat, the code the worker runs) by a throw-away probe worker over HTTP: a",
     "request hashing once minus one hashing zero times (timers inside a Worker stand still during synchronous",
     "work). Because this machine is shared and its speed drifts, each size measures one sign-in and one hash",

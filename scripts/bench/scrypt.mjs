@@ -1,5 +1,5 @@
 // The reference for sign-in: what one scrypt hash costs at the default parameters of
-// src/auth/password.ts (N=2^15, r=8, p=3, 32-byte key), measured two ways:
+// src/sign-in/password.ts (N=2^15, r=8, p=3, 32-byte key), measured two ways:
 //  - in Node (node:crypto, OpenSSL), and
 //  - in workerd (node:crypto under nodejs_compat, the implementation the worker really runs),
 //    by a throw-away probe worker that is not part of the app. Timers inside a Worker do not

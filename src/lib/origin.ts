@@ -36,10 +36,16 @@ function normalisedOrigin(text: string): string | null {
 export const isListedOrigin = (env: Pick<Bindings, "CORS_ORIGINS">, origin: string): boolean =>
   listedOrigins(env).has(origin.toLowerCase());
 
-/** The service's own origin, as the request reached it. */
-export const ownOrigin = (c: Context): string => new URL(c.req.url).origin;
+/** What the origin rule reads of a request: any Hono context (the API's or the console's). */
+interface OriginScope {
+  req: { url: string; header(name: string): string | undefined };
+  env: Pick<Bindings, "CORS_ORIGINS">;
+}
 
-const isTrustedOrigin = (c: Context<AppEnv>, origin: string) =>
+/** The service's own origin, as the request reached it. */
+export const ownOrigin = (c: Pick<OriginScope, "req">): string => new URL(c.req.url).origin;
+
+const isTrustedOrigin = (c: OriginScope, origin: string) =>
   origin === ownOrigin(c) || isListedOrigin(c.env, origin);
 
 /**
@@ -53,7 +59,7 @@ const isTrustedOrigin = (c: Context<AppEnv>, origin: string) =>
  * from a browser that says where it was sent from, and clients other than browsers authenticate
  * with an `Authorization` header, which this rule does not touch.
  */
-export function isAllowedOrigin(c: Context<AppEnv>): boolean {
+export function isAllowedOrigin(c: OriginScope): boolean {
   const origin = c.req.header("Origin");
   if (origin !== undefined) return isTrustedOrigin(c, origin.trim());
   const site = c.req.header("Sec-Fetch-Site");

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { can, tenantOf, userOf } from "../auth/principal";
-import { configuredParams, hashPassword, verifyPassword } from "../auth/password";
-import { accountLimit, admit, reportFailure, reportSuccess } from "../auth/rate-limit";
+import { configuredParams, hashPassword, verifyPassword } from "../sign-in/password";
+import { accountLimit, admit, reportFailure, reportSuccess } from "../sign-in/rate-limit";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import { assertCanActOnUser } from "../roles/repo";

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { configuredParams, hashPassword } from "../auth/password";
+import { configuredParams, hashPassword } from "../sign-in/password";
 import {
   accountLimit,
   clientAddress,
@@ -9,7 +9,7 @@ import {
   resetEmailRule,
   spend,
   type Limit,
-} from "../auth/rate-limit";
+} from "../sign-in/rate-limit";
 import { findTenantRef } from "../auth/repo";
 import { batch } from "../db/batch";
 import type { AppEnv, Bindings } from "../env";

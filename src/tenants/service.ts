@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import type { Principal } from "../auth/principal";
-import { configuredParams, hashPassword } from "../auth/password";
+import { configuredParams, hashPassword } from "../sign-in/password";
 import { guarded } from "../lib/db-errors";
 import { callerOf, ifMatchCheck, writeGuarded } from "../auth/guards";
 import { notFound } from "../lib/errors";

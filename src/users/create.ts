@@ -4,7 +4,7 @@ import { userRoles, users } from "../db/schema";
 import type { AppEnv, Db } from "../env";
 import type { Principal } from "../auth/principal";
 import { needs, sessionChecks, tenantIn, writeCaller, writeGuarded } from "../auth/guards";
-import { configuredParams, hashPassword } from "../auth/password";
+import { configuredParams, hashPassword } from "../sign-in/password";
 import { recordEvent } from "../events/repo";
 import { validationError } from "../lib/errors";
 import { newId } from "../lib/ids";

@@ -36,7 +36,7 @@ const PATTERN = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/._-]+)\$([A-Z
 
 /**
  * scrypt PHC strings (`$scrypt$ln=…,r=…,p=…$salt$hash`, as passlib writes them; salt and hash in
- * any base64 alphabet). userplane's own hashes have this shape too; src/auth/password.ts reads
+ * any base64 alphabet). userplane's own hashes have this shape too; src/sign-in/password.ts reads
  * those first (they are NFC-normalised), so this family sees the foreign ones.
  */
 export const scryptHashes: HashFamily<Scrypt> = {

@@ -28,7 +28,7 @@ import {
   type Limit,
 } from "./rate-limit";
 import type { TokenInput, TokenPair } from "./schemas";
-import { signAccessToken } from "./tokens";
+import { signAccessToken } from "../auth/tokens";
 
 /**
  * Every failed sign-in, whatever the cause (unknown tenant or user, wrong password, inactive,

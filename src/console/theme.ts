@@ -1,0 +1,41 @@
+/** The console's colours: one palette per colour scheme, used by the stylesheet (assets.ts). */
+export const theme = {
+  light: {
+    bg: "#f6f7f9",
+    surface: "#ffffff",
+    surfaceAlt: "#f0f2f5",
+    text: "#1b1f24",
+    muted: "#57606a",
+    border: "#d5d9de",
+    accent: "#1f5fbf",
+    accentText: "#ffffff",
+    accentSoft: "#e6efff",
+    danger: "#b42318",
+    dangerSoft: "#fdecea",
+    success: "#1a7f37",
+    successSoft: "#e7f5ec",
+    focus: "#ff8a00",
+    rowHover: "#f3f6fb",
+  },
+  dark: {
+    bg: "#0f1216",
+    surface: "#171b21",
+    surfaceAlt: "#1f252d",
+    text: "#e6e9ed",
+    muted: "#a2acb8",
+    border: "#343c47",
+    accent: "#7eb0ff",
+    accentText: "#0b1220",
+    accentSoft: "#1b2a44",
+    danger: "#ff8c82",
+    dangerSoft: "#3a1d1b",
+    success: "#6fdc8c",
+    successSoft: "#173222",
+    focus: "#ffb35c",
+    rowHover: "#1c232c",
+  },
+  font: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+  mono: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
+} as const;
+
+export type Palette = { [K in keyof typeof theme.light]: string };
