@@ -262,18 +262,23 @@ describe("POST /v1/users/import: concurrent writes", () => {
    */
   async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>, onBatch = () => {}) {
     let batches = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== "batch") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: unknown[]) => {
-          onBatch();
-          const result = await value.apply(target, args);
-          if (++batches === 1) await between();
-          return result;
-        };
-      },
-    });
+    // The binding and every D1 session opened from it (each request runs in one).
+    const intercepting = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(inner, prop, receiver) {
+          const value = Reflect.get(inner, prop, receiver);
+          if (typeof value !== "function") return value;
+          if (prop === "withSession") return (...args: unknown[]) => intercepting(value.apply(inner, args));
+          if (prop !== "batch") return value.bind(inner);
+          return async (...args: unknown[]) => {
+            onBatch();
+            const result = await value.apply(inner, args);
+            if (++batches === 1) await between();
+            return result;
+          };
+        },
+      });
+    const db = intercepting(env.DB);
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const request = new Request("http://userplane.test/v1/users/import", {
       method: "POST",
