@@ -262,18 +262,22 @@ describe("POST /v1/users/import: concurrent writes", () => {
    */
   async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>, onBatch = () => {}) {
     let batches = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== "batch") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: unknown[]) => {
-          onBatch();
-          const result = await value.apply(target, args);
-          if (++batches === 1) await between();
-          return result;
-        };
-      },
-    });
+    // The binding and the D1 session each request opens from it (withSession) alike.
+    const intercept = <T extends object>(inner: T): T =>
+      new Proxy(inner, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as (...args: unknown[]) => unknown;
+          if (prop === "withSession") return (...args: unknown[]) => intercept(value.apply(target, args) as object);
+          if (prop !== "batch") return typeof value === "function" ? value.bind(target) : value;
+          return async (...args: unknown[]) => {
+            onBatch();
+            const result = await value.apply(target, args);
+            if (++batches === 1) await between();
+            return result;
+          };
+        },
+      });
+    const db = intercept(env.DB);
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const request = new Request("http://userplane.test/v1/users/import", {
       method: "POST",

@@ -3035,6 +3035,8 @@ export interface operations {
             /** @description One ExportLine (a User, plus password_hash with include_credentials) per line, each line ending in \n. */
             200: {
                 headers: {
+                    /** @description <…/v1/users/export?…&cursor=…>; rel="next" while more users remain; absent on the last part. */
+                    Link?: string;
                     /** @description The D1 session's latest bookmark (opaque), on every /v1 answer that read or wrote the database, errors included. Send it back to read at least this state. */
                     "X-Userplane-Bookmark"?: string;
                     [name: string]: unknown;
@@ -3971,7 +3973,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "988aadca4273e2e957c8e49ebc52cf3c7cb70a15f82d8f2e09e78a8172601edf";
+export const OPENAPI_SHA256 = "25fd54a920d282d216224595f08ba0d1d337d93061233d45a85acecb96747c8a";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

@@ -188,7 +188,7 @@ export function openApiDocument(app: Hono<any>) {
       content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
     };
     if (op.path.startsWith("/v1/")) {
-      for (const r of Object.values(responses)) (r as JsonObject).headers = { [BOOKMARK_HEADER]: bookmarkResponseHeader };
+      for (const r of Object.values(responses)) (r as JsonObject).headers = { ...((r as JsonObject).headers as JsonObject | undefined), [BOOKMARK_HEADER]: bookmarkResponseHeader };
     }
     paths[path] ??= {};
     paths[path][op.method.toLowerCase()] = {
