@@ -84,8 +84,14 @@ async function signInAll(tenant) {
 
 /** What must survive the round trip, keyed by the user's way in. */
 function comparable(user, idToKey) {
-  const { id, tenant_id, updated_at, password_hash, manager_id, ...rest } = user;
-  return { ...rest, manager: manager_id ? idToKey.get(manager_id) : null, has_hash: Boolean(password_hash) };
+  const { id, tenant_id, updated_at, password_hash, manager_id, display_name, ...rest } = user;
+  return {
+    ...rest,
+    // Derived: for a user with no name, username or email it is the id, which "ids": "new" changes.
+    display_name: display_name === id ? "<id>" : display_name,
+    manager: manager_id ? idToKey.get(manager_id) : null,
+    has_hash: Boolean(password_hash),
+  };
 }
 const keyOf = (user) => user.email ?? user.external_id ?? `${user.first_name} ${user.last_name}`;
 
