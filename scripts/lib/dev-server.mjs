@@ -16,7 +16,7 @@ export const STOP_TIMEOUT_MS = 20_000;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A port the OS says is free on 127.0.0.1 right now. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,22 +1,6 @@
-import { BUILTIN_ROLES, holds, isBuiltinRole } from "../auth/permissions";
+import { BUILTIN_ROLES, PERMISSION_CATALOGUE, holds, isBuiltinRole } from "../auth/permissions";
 import type { ConsoleApi } from "./api";
 import type { CursorList, RoleItem, User } from "./types";
-
-/** What the console offers depends on these; the API decides again on every request. */
-export const CAPABILITIES = [
-  "users:read",
-  "users:write",
-  "users:delete",
-  "sessions:write",
-  "roles:read",
-  "roles:write",
-  "api_keys:read",
-  "api_keys:write",
-  "events:read",
-  "webhooks:read",
-  "webhooks:write",
-] as const;
-export type Capability = (typeof CAPABILITIES)[number];
 
 /** The signed-in user and what their roles let them do. */
 export interface Caller {
@@ -56,7 +40,8 @@ export async function loadCaller(api: ConsoleApi, { withRoles = false } = {}): P
 
 async function checkEach(api: ConsoleApi): Promise<string[]> {
   const answers = await Promise.all(
-    CAPABILITIES.map((p) => api.get(`/v1/permissions/check?permission=${encodeURIComponent(p)}`)),
+    // What the console offers depends on the catalogue's permissions; the API decides again on every request.
+    PERMISSION_CATALOGUE.map((p) => api.get(`/v1/permissions/check?permission=${encodeURIComponent(p)}`)),
   );
-  return CAPABILITIES.filter((_, i) => answers[i]!.ok);
+  return PERMISSION_CATALOGUE.filter((_, i) => answers[i]!.ok);
 }
