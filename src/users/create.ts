@@ -10,8 +10,7 @@ import { validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { isoNow } from "../lib/time";
 import { grantCheck, knownRolesCheck, rowsOf } from "../roles/guards";
-import { findVisibleUser, type UserRow } from "./repo";
-import { writerViewer } from "./read";
+import { insertUserReturning, type InsertedUserRow, type UserRow } from "./repo";
 import type { CreateUserInput } from "./schemas";
 
 /** Who did something, as events name them. */
@@ -52,8 +51,8 @@ export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Pr
   const tenantId = tenantIn(caller);
   const names = rowsOf(roleNames);
   const passwordHash = input.password ? await hashPassword(input.password, configuredParams(c.env)) : null;
-  const { id, statements } = newUserStatements(db, tenantId, input, passwordHash, [...new Set(roleNames)], caller.actor);
-  const [, , , created] = await writeGuarded<[unknown, unknown, unknown, UserRow | undefined]>(
+  const { statements } = newUserStatements(db, tenantId, input, passwordHash, [...new Set(roleNames)], caller.actor);
+  const [inserted] = await writeGuarded<[InsertedUserRow | undefined]>(
     c,
     {
       caller,
@@ -64,9 +63,19 @@ export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Pr
         grantCheck(tenantId, names),
       ],
     },
-    [...statements, findVisibleUser(db, writerViewer(caller), id)],
+    [...statements],
   );
-  return created!;
+  return createdUserRow(inserted!, roleNames);
+}
+
+/**
+ * The UserRow `findVisibleUser` would read back for a user just created by this caller, from the
+ * row the INSERT returned: their roles in the order it sorts them (role names are ASCII, so JS
+ * order is SQLite's), seen tenant-wide (a new user is nobody's self, has no manager here and has
+ * shared nothing yet).
+ */
+function createdUserRow(inserted: InsertedUserRow, roleNames: string[]): UserRow {
+  return { ...inserted, roles: JSON.stringify([...new Set(roleNames)].sort()), access: "tenant", share_scopes: null };
 }
 
 /** The INSERTs that create a user with their roles and the `user.created` event. */
@@ -84,7 +93,7 @@ export function newUserStatements(
   const now = isoNow();
   const id = newId("usr");
   const statements = [
-    db.insert(users).values({
+    insertUserReturning(db, db.insert(users).values({
       id,
       tenantId,
       username: input.username ?? null,
@@ -100,7 +109,7 @@ export function newUserStatements(
       passwordChangeRequired: Boolean(input.temporary_password),
       createdAt: now,
       updatedAt: now,
-    }),
+    })),
     insertRoles(db, tenantId, id, roleNames),
     recordEvent(db, tenantId, "user.created", { user_id: id, actor: actorOf(actor) }),
   ] as const;

@@ -1,11 +1,12 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "../env";
 import { lastOwner } from "../lib/db-errors";
 import type { SortableField } from "../lib/pagination";
 import { SHARE_SCOPES } from "./schemas";
 
 /** A users row as the list and lookup queries return it (snake_case, straight from SQL). */
-export interface UserRow {
+/** The users columns of a UserRow, as an INSERT … RETURNING gives them back. */
+export interface InsertedUserRow {
   [column: string]: unknown;
   id: string;
   tenant_id: string;
@@ -24,6 +25,9 @@ export interface UserRow {
   updated_at: string;
   last_login_at: string | null;
   version: number;
+}
+
+export interface UserRow extends InsertedUserRow {
   roles: string;
   access: "self" | "managed" | "shared" | "tenant";
   share_scopes: string | null;
@@ -45,15 +49,31 @@ export interface Viewer {
 
 const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
 
+/** The users columns of a UserRow (the hash only as `has_password`), of the row `prefix` names. */
+const userColumns = (prefix: string) =>
+  sql.raw(
+    ["id", "tenant_id", "username", "email", "first_name", "last_name", "is_active", "is_managed", "manager_id",
+      "metadata", "external_id", `(${prefix}password_hash IS NOT NULL) AS has_password`, "password_change_required",
+      "created_at", "updated_at", "last_login_at", "version"]
+      .map((column) => (column.startsWith("(") ? column : prefix + column))
+      .join(", "),
+  );
+
+/**
+ * `INSERT INTO users …` returning the new row's columns as `selectUsers` reads them, so a create
+ * needs no read-back statement: the rest of a UserRow (roles, access) is known to the writer.
+ */
+export const insertUserReturning = (db: Db, insert: SQLWrapper) =>
+  // getSQL(): drizzle puts a query builder in parentheses, a subquery.
+  db.get<InsertedUserRow>(sql`${insert.getSQL()} RETURNING ${userColumns("")}`);
+
 /**
  * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
  * Visibility is part of the WHERE clause, so lists, lookups and counts can never disagree.
  */
 function selectUsers(viewer: Viewer, from: SQL = sql`users u`): SQL {
   const me = viewer.userId;
-  return sql`SELECT u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
-      u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
-      u.password_change_required, u.created_at, u.updated_at, u.last_login_at, u.version,
+  return sql`SELECT ${userColumns("u.")},
       (SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
          WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles,
       CASE WHEN u.id = ${me} THEN 'self' WHEN u.manager_id = ${me} THEN 'managed'

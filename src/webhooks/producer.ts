@@ -22,8 +22,48 @@ export function webhookProducer(): MiddlewareHandler<AppEnv> {
     await next();
     if (SAFE_METHODS.has(c.req.method) || NOTHING_WRITTEN.has(c.res.status)) return;
     if (c.env.WEBHOOK_TEST_DROP_ENQUEUE === "true") return; // fault injection: see vitest.config.ts
-    afterResponse(c, enqueue(c.env, [{ kind: "dispatch" }]));
+    hintDispatch(c);
   };
+}
+
+/** How long a hint waits for other writes of the isolate to share it. */
+const HINT_GATHER_MS = 5;
+
+/** The isolate's hint being gathered or sent, if any. */
+interface Hint {
+  sending: boolean;
+  again: boolean;
+}
+let hint: Hint | null = null;
+
+/**
+ * One `dispatch` hint for every write that committed before it is sent: a queue send costs more
+ * than the rest of a create, and one consumer run fans out all new events however many hints
+ * there were. A write that finishes while the hint gathers is covered by it; one that finishes
+ * while it is being sent (the consumer may already have read past it) gets the next one.
+ */
+function hintDispatch(c: Context<AppEnv>): void {
+  if (hint) {
+    if (hint.sending) hint.again = true;
+    return;
+  }
+  const state: Hint = { sending: false, again: false };
+  hint = state;
+  const env = c.env;
+  const run = async () => {
+    try {
+      do {
+        state.again = false;
+        await new Promise((resolve) => setTimeout(resolve, HINT_GATHER_MS));
+        state.sending = true;
+        await enqueue(env, [{ kind: "dispatch" }]);
+        state.sending = false;
+      } while (state.again);
+    } finally {
+      hint = null;
+    }
+  };
+  afterResponse(c, run());
 }
 
 /** Lets `work` finish after the response is sent (waitUntil), where the runtime gives a context. */
