@@ -54,7 +54,7 @@ describe("X-Userplane-Bookmark", () => {
     const user = await createUser(tenant.id, { email: "bad-bm@example.test", first_name: "Kept" });
     const good = (await api("GET", "/v1/users/me", { token: ownerToken })).headers.get(HEADER)!;
     const [d1, mac] = good.split(".") as [string, string];
-    const foreign = await issueBookmark({ ...env, BOOKMARK_SECRET: "another deployment" }, d1);
+    const foreign = issueBookmark({ ...env, BOOKMARK_SECRET: "another deployment" }, d1);
     const future = `ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff.${mac}`;
     for (const bad of ["garbage", d1, `${d1}.`, `${d1}.${mac.replace(/^./, mac[0] === "A" ? "B" : "A")}`, foreign, future, `${good} ${good}`]) {
       for (const [method, path, body] of [

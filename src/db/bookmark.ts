@@ -1,6 +1,8 @@
 import type { Bindings } from "../env";
 import { base64url, timingSafeEqual } from "../lib/crypto";
 import { validationError } from "../lib/errors";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 /** The header bookmarks go out and come back in. */
 export const BOOKMARK_HEADER = "X-Userplane-Bookmark";
@@ -15,31 +17,46 @@ export const BOOKMARK_HEADER = "X-Userplane-Bookmark";
  */
 const ISSUED = /^([0-9A-Za-z-]{1,128})\.([0-9A-Za-z_-]{22})$/;
 
-const keys = new Map<string, Promise<CryptoKey>>();
+/**
+ * MACs by key secret, each with the MACs it made most recently. HMAC-SHA256 runs in JS
+ * (@noble/hashes), synchronously: a bookmark goes out on every `/v1` answer, and WebCrypto's
+ * promise round trip cost more than the hash of forty bytes. Reads of a quiet database hand out
+ * the same bookmark again and again, so its MAC is remembered (a bounded FIFO).
+ */
+const macs = new Map<string, { keyed: ReturnType<typeof hmac.create>; recent: Map<string, string> }>();
+const RECENT_MACS_MAX = 256;
 
 /**
  * The MAC key: `BOOKMARK_SECRET`, else derived from `BOOTSTRAP_API_KEY` (so a deployment needs
  * no new secret; rotating it makes outstanding bookmarks a 422, which a client answers by
- * dropping its bookmark). Imported once per isolate.
+ * dropping its bookmark).
  */
-function macKey(env: Bindings): Promise<CryptoKey> {
+function macsFor(env: Bindings) {
   const secret = `userplane-bookmark-v1:${env.BOOKMARK_SECRET ?? env.BOOTSTRAP_API_KEY ?? ""}`;
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, key);
+  let entry = macs.get(secret);
+  if (!entry) {
+    entry = { keyed: hmac.create(sha256, new TextEncoder().encode(secret)), recent: new Map() };
+    macs.set(secret, entry);
   }
-  return key;
+  return entry;
 }
 
-async function mac(env: Bindings, d1Bookmark: string): Promise<string> {
-  const signature = await crypto.subtle.sign("HMAC", await macKey(env), new TextEncoder().encode(d1Bookmark));
-  return base64url(new Uint8Array(signature).slice(0, 16));
+function mac(env: Bindings, d1Bookmark: string): string {
+  const { keyed, recent } = macsFor(env);
+  let tag = recent.get(d1Bookmark);
+  if (tag === undefined) {
+    // A clone keeps the keyed inner and outer state: one HMAC without re-deriving the key.
+    const signature = keyed.clone().update(new TextEncoder().encode(d1Bookmark)).digest();
+    tag = base64url(signature.slice(0, 16));
+    if (recent.size >= RECENT_MACS_MAX) recent.delete(recent.keys().next().value!);
+    recent.set(d1Bookmark, tag);
+  }
+  return tag;
 }
 
 /** The header value for a D1 bookmark. */
-export async function issueBookmark(env: Bindings, d1Bookmark: string): Promise<string> {
-  return `${d1Bookmark}.${await mac(env, d1Bookmark)}`;
+export function issueBookmark(env: Bindings, d1Bookmark: string): string {
+  return `${d1Bookmark}.${mac(env, d1Bookmark)}`;
 }
 
 const invalidBookmark = () =>
@@ -52,11 +69,11 @@ const invalidBookmark = () =>
  * The D1 bookmark a request sent back, or null when it sent none (an empty header is none).
  * Throws the 422 for one this deployment did not issue.
  */
-export async function readBookmark(env: Bindings, header: string | undefined): Promise<string | null> {
+export function readBookmark(env: Bindings, header: string | undefined): string | null {
   const value = header?.trim();
   if (!value) return null;
   const m = ISSUED.exec(value);
-  if (!m || !timingSafeEqual(await mac(env, m[1]!), m[2]!)) throw invalidBookmark();
+  if (!m || !timingSafeEqual(mac(env, m[1]!), m[2]!)) throw invalidBookmark();
   return m[1]!;
 }
 

@@ -23,7 +23,7 @@ export const SESSION_START = {
 export function dbSession(): MiddlewareHandler<AppEnv> {
   return async function dbSessionMiddleware(c, next) {
     const api = c.req.path.startsWith("/v1/");
-    const given = api ? await readBookmark(c.env, c.req.header(BOOKMARK_HEADER)) : null;
+    const given = api ? readBookmark(c.env, c.req.header(BOOKMARK_HEADER)) : null;
     const writes = UNSAFE_METHODS.has(c.req.method);
     const session = c.env.DB.withSession(writes ? SESSION_START.write : (given ?? SESSION_START.read));
     c.set("db", dbOver(session));
@@ -32,6 +32,6 @@ export function dbSession(): MiddlewareHandler<AppEnv> {
     // A request whose only statement failed (a refused one-trip write) learnt no bookmark: the one
     // it was sent is still a state it saw.
     const latest = session.getBookmark() ?? given;
-    if (api && latest) c.res.headers.set(BOOKMARK_HEADER, await issueBookmark(c.env, latest));
+    if (api && latest) c.res.headers.set(BOOKMARK_HEADER, issueBookmark(c.env, latest));
   };
 }
