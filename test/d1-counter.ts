@@ -4,15 +4,14 @@ import { createApp } from "../src/app";
 /**
  * A D1 binding that counts round trips: every statement execution (`first`, `all`, `run`,
  * `raw`) and every `batch`/`exec` is one trip to the database in production, on the binding or
- * on any session opened from it (`withSession`). It also sums the
- * rows D1 reports each statement read (`meta.rows_read`); `first` and `raw` report none, so the
- * statements run that way are counted as `unmeasured`.
+ * on any session opened from it (`withSession`). It counts the statements sent (a batch's
+ * each, refused or not) and sums the rows D1 reports each statement read (`meta.rows_read`);
+ * `first` and `raw` report none, so the statements run that way are counted as `unmeasured`.
  */
 export function countingD1(db: D1Database) {
   const counter = { trips: 0, log: [] as string[], rowsRead: 0, statements: 0, unmeasured: 0, rowsByStatement: [] as number[] };
   const measure = (result: unknown) => {
     for (const r of (Array.isArray(result) ? result : [result]) as D1Result[]) {
-      counter.statements++;
       counter.rowsRead += r.meta.rows_read;
       counter.rowsByStatement.push(r.meta.rows_read);
     }
@@ -27,6 +26,7 @@ export function countingD1(db: D1Database) {
         if (["first", "all", "run", "raw"].includes(prop as string)) {
           return (...args: unknown[]) => {
             counter.trips++;
+            counter.statements++;
             counter.log.push(sql);
             const result = value.apply(target, args) as Promise<unknown>;
             if (prop === "first" || prop === "raw") {
@@ -50,6 +50,7 @@ export function countingD1(db: D1Database) {
         if (prop === "batch" || prop === "exec") {
           return (...args: unknown[]) => {
             counter.trips++;
+            counter.statements += Array.isArray(args[0]) ? args[0].length : 1;
             counter.log.push(`${String(prop)}(${Array.isArray(args[0]) ? args[0].length : 1})`);
             // Statements in a batch are unwrapped by D1 itself; hand it the originals.
             const result = value.apply(inner, args) as Promise<unknown>;

@@ -36,6 +36,31 @@ describe("D1 round trips per request (session check included)", () => {
     }
   });
 
+  it("get self and create user are one statement each, their refusals included", async () => {
+    const { f, member } = await scene();
+    const statements = async (request: Request, status: number) => {
+      const { res, trips, statements, log } = await countTrips(request);
+      expect(res.status, await res.clone().text()).toBe(status);
+      expect([trips, statements], log.join(" | ")).toEqual([1, 1]);
+      return res;
+    };
+    const me = await (await statements(req("GET", "/v1/users/me", member.token), 200)).json();
+    expect(me).toMatchObject({ id: member.user.id, roles: ["member"], access: "self" });
+    const created = await (await statements(req("POST", "/v1/users", f.ownerToken, { email: "one@x.test", roles: ["admin", "member"] }), 201)).json();
+    expect(created).toMatchObject({ email: "one@x.test", roles: ["admin", "member"] });
+    await statements(req("POST", "/v1/users", member.token, { email: "no@x.test" }), 403);
+    await statements(req("POST", "/v1/users", f.ownerToken, { email: "ONE@x.test" }), 409);
+    // What the one statement wrote: the user, their grants and the event, exactly as read back.
+    const read = await call("GET", `/v1/users/${created.id}`, { token: f.ownerToken });
+    expect(read.body).toEqual(created);
+    const events = await call("GET", "/v1/events?type=user.created", { token: f.ownerToken });
+    expect(events.body.items.filter((e: { data: { user_id: string } }) => e.data.user_id === created.id)).toEqual([
+      expect.objectContaining({ type: "user.created", data: { user_id: created.id, actor: { kind: "user", id: f.owner.id } } }),
+    ]);
+    await call("DELETE", `/v1/users/${member.user.id}/sessions`, { token: f.ownerToken });
+    await statements(req("GET", "/v1/users/me", member.token), 401);
+  });
+
   it("a revoked session still fails within that one round trip", async () => {
     const { member } = await scene();
     const { res, trips } = await countTrips(req("GET", "/v1/users/me", member.token));

@@ -10,7 +10,7 @@ import { newId } from "../lib/ids";
 import { cursorPage, keysetCondition, numberedPage, orderBy, resolvePagination, type PaginationInput } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { assertCanGrant, existingGrants } from "../roles/repo";
-import { grantCheck, knownRolesCheck, rowsOf } from "../roles/guards";
+import { roleGrantChecks } from "../roles/guards";
 import { needs, sessionChecks, writeGuarded, writerFor, type Check } from "../auth/guards";
 import {
   countKeysStatement,
@@ -65,7 +65,6 @@ export async function createApiKey(c: Context<AppEnv>, principal: Principal, inp
   } catch (err) {
     badExpiry = err as ApiError;
   }
-  const names = rowsOf(roles);
   const checks: Check[] = [
     ...sessionChecks(caller),
     needs(caller, "api_keys:write"),
@@ -79,7 +78,7 @@ export async function createApiKey(c: Context<AppEnv>, principal: Principal, inp
           "platform_key_roles",
         ),
     },
-    ...(scope === null ? [] : [knownRolesCheck(scope, names), grantCheck(scope, names)]),
+    ...(scope === null ? [] : roleGrantChecks(scope, roles)),
   ];
   const key = `${API_KEY_PREFIX}${randomSecret(SECRET_BITS)}`;
   const insert = insertKeyIfRolesExist(c.var.db, {

@@ -15,8 +15,8 @@ import type { Principal } from "./principal";
  * their session and permission checks are SQL guards of the write batch (src/auth/guards.ts).
  */
 export interface PendingSession {
-  /** The session + user + roles lookup (src/auth/repo.ts), not yet sent. */
-  statement: BatchItem<"sqlite">;
+  /** The session + user + roles lookup (src/auth/repo.ts), built when a batch takes it (a route may read the session its own way). */
+  statement: () => BatchItem<"sqlite">;
   /** Turns its row into the principal, or throws the same 401/403 the middleware would. */
   settle: (row: unknown) => Principal;
   /** The session the token names and the instant it is checked at (for write guards, src/auth/guards.ts). */
@@ -61,7 +61,7 @@ export async function readWithSession<R extends unknown[]>(
     const results = statements.length ? await batch(c.var.db, statements as [BatchItem<"sqlite">]) : [];
     return [c.var.principal, results as unknown as R];
   }
-  const [row, ...results] = await batch(c.var.db, [pending.statement, ...statements]);
+  const [row, ...results] = await batch(c.var.db, [pending.statement(), ...statements]);
   const principal = pending.settle(row);
   c.set("principal", principal);
   c.set("pendingSession", undefined);

@@ -160,6 +160,27 @@ export function ifMatchCheck(c: Context<AppEnv>, kind: string, id: string | SQL,
   };
 }
 
+/**
+ * A row for a view whose INSTEAD OF trigger makes the write and first refuses with the row's
+ * `failure` (migrations/0009_user_creations.sql): the guard and the write as one statement.
+ */
+export interface GuardedInsert {
+  into: string;
+  /** Column → value; `failure` is the guard's. */
+  values: Record<string, unknown>;
+}
+
+/** `INSERT INTO view (failure, …) SELECT failure, …`: the guarded insert's statement, given its failure expression. */
+function guardedInsertSql(ins: GuardedInsert, failure: SQL, from: SQL = sql``): SQL {
+  const columns = Object.keys(ins.values);
+  const values = sql.join(columns.map((k) => sql`${ins.values[k]}`), sql`, `);
+  return sql`INSERT INTO ${sql.identifier(ins.into)} (failure, ${sql.raw(columns.join(", "))})
+    SELECT ${failure}, ${values} ${from}`;
+}
+
+/** A guarded insert that nothing refuses (its trigger still makes the write). */
+export const guardedInsert = (db: Db, ins: GuardedInsert) => db.run(guardedInsertSql(ins, sql`NULL`));
+
 export interface Guard {
   caller: WriteCaller;
   /** More common table expressions the checks refer to (`name AS (…)`, comma-separated). */
@@ -167,20 +188,35 @@ export interface Guard {
   /** Joined to the one row the checks are evaluated on: `LEFT JOIN target t ON 1`. */
   join?: SQL;
   checks: Check[];
+  /**
+   * Whether the pending session's principal is read in the batch and set afterwards (default):
+   * a write that answers from its own statements' rows needs no principal, and skips that read.
+   * The guard's session checks decide the refusals either way.
+   */
+  settlesPrincipal?: boolean;
+  /** The write itself, when it is an insert into a guarded view: then the guard is that insert. */
+  into?: GuardedInsert;
 }
 
 const MARK = '{"guard":';
 
-/** The guard's statement, or null when no check can refuse (everything was decided in JS). */
+/**
+ * The guard's statement, or null when no check can refuse (everything was decided in JS). With
+ * `guard.into` it is always that insert, its `failure` the first refusal (NULL when none).
+ */
 function guardStatement(db: Db, checks: Check[], guard: Guard) {
-  if (checks.length === 0) return null;
+  if (checks.length === 0) return guard.into ? guardedInsert(db, guard.into) : null;
   const cases = checks.map((ch, i) => {
     const when = typeof ch.refuses === "boolean" ? sql.raw(ch.refuses ? "1" : "0") : ch.refuses;
     return sql`WHEN ${when} THEN json_object('guard', ${i}, 'evidence', json(${ch.evidence ?? sql`NULL`}))`;
   });
   const ctes = sql.join([callerTables(guard.caller), ...(guard.with ? [guard.with] : [])], sql`, `);
+  const failure = sql`CASE ${sql.join(cases, sql` `)} END`;
+  if (guard.into) {
+    return db.run(sql`WITH ${ctes} ${guardedInsertSql(guard.into, failure, sql`FROM (SELECT 1) ${guard.join ?? sql``}`)}`);
+  }
   return db.run(sql`WITH ${ctes} INSERT INTO write_guard (failure)
-    SELECT failure FROM (SELECT CASE ${sql.join(cases, sql` `)} END AS failure FROM (SELECT 1) ${guard.join ?? sql``})
+    SELECT failure FROM (SELECT ${failure} AS failure FROM (SELECT 1) ${guard.join ?? sql``})
     WHERE failure IS NOT NULL`);
 }
 
@@ -195,7 +231,7 @@ function refusal(checks: Check[], err: unknown): ApiError | undefined {
 
 /**
  * Runs a write as one batch: the guard, the pending session check's read (so the principal is
- * known afterwards, as for reads), then `statements`. Returns the statements' results; a refusal
+ * known afterwards, as for reads; unless `settlesPrincipal: false`), then `statements`. Returns the statements' results; a refusal
  * throws its problem, a constraint failure its 409 (src/lib/db-errors.ts), and nothing changes.
  */
 export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guard: Guard, statements: BatchItem<"sqlite">[]): Promise<R> {
@@ -207,8 +243,8 @@ export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guar
   }
   const checks = guard.checks.filter((ch) => ch.refuses !== false);
   const head = guardStatement(db, checks, guard);
-  const pending = c.var.pendingSession;
-  const before = [...(head ? [head] : []), ...(pending ? [pending.statement] : [])];
+  const pending = guard.settlesPrincipal === false ? undefined : c.var.pendingSession;
+  const before = [...(head ? [head] : []), ...(pending ? [pending.statement()] : [])];
   let results: unknown[];
   try {
     results = await batch(db, [...before, ...statements] as [BatchItem<"sqlite">]);

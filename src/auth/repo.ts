@@ -27,7 +27,7 @@ export interface UserPrincipalRow {
   roles: RoleGrant[];
 }
 
-interface RawPrincipalRow {
+export interface RawPrincipalRow {
   id: string;
   tenant_id: string;
   password_change_required: number;
@@ -35,7 +35,7 @@ interface RawPrincipalRow {
 }
 
 /** Roles of the user row aliased `u`, with their permissions, as one JSON array column. */
-const rolesOfUser = sql`(SELECT json_group_array(json_object('name', r.name, 'permissions', json(r.permissions)))
+export const rolesOfUser = sql`(SELECT json_group_array(json_object('name', r.name, 'permissions', json(r.permissions)))
     FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.name = ur.role
     WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id)`;
 

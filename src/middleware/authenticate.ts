@@ -85,7 +85,7 @@ const scopeOf = (c: Context<AppEnv>): CredentialScope => ({
 export async function principalOfCredential(scope: CredentialScope, credential: string): Promise<Principal> {
   if (credential.startsWith(API_KEY_PREFIX)) return apiKeyPrincipal(scope, credential);
   const checked = await checkJwt(scope, credential);
-  return "principal" in checked ? checked.principal : checked.pending.settle(await checked.pending.statement);
+  return "principal" in checked ? checked.principal : checked.pending.settle(await checked.pending.statement());
 }
 
 /** The principal, or null when its session check was left for the handler's batch. */
@@ -136,7 +136,7 @@ async function jwtPrincipal(c: Context<AppEnv>, token: string): Promise<Principa
     c.set("pendingSession", pending);
     return null;
   }
-  return pending.settle(await pending.statement);
+  return pending.settle(await pending.statement());
 }
 
 /** A verified JWT: its principal, or (own tokens) the session read that decides it, not yet sent. */
@@ -152,7 +152,7 @@ async function checkJwt({ env, db }: CredentialScope, token: string): Promise<Ch
   }
   const claims = await verifyAccessToken(env, token);
   const checkedAt = isoNow();
-  const statement = sessionPrincipalStatement(db, claims.tid, claims.sub, claims.sid, checkedAt);
+  const statement = () => sessionPrincipalStatement(db, claims.tid, claims.sub, claims.sid, checkedAt);
   const settle = (raw: unknown) => {
     const row = toPrincipalRow(raw as Parameters<typeof toPrincipalRow>[0]);
     if (!row) throw sessionEnded();

@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { jsonArrayOf, missingPermissions, permissionsOfRoleRow, type Check } from "../auth/guards";
 import { cannotDefine, cannotGrant, unknownRoles } from "./repo";
+import { BUILTIN_ROLES, isBuiltinRole } from "../auth/permissions";
 
 /*
  * The privilege rule of src/roles/repo.ts as checks of a write batch (src/auth/guards.ts): the
@@ -41,4 +42,28 @@ export function defineCheck(name: string, permissions: SQL): Check {
     evidence: jsonArrayOf(missing),
     answer: (m: string[]) => cannotDefine(name, m),
   };
+}
+
+/**
+ * The checks of granting `names` (a create's roles, an API key's): they exist (422 on `field`)
+ * and carry only permissions the caller holds (403 on the first refused role by name). Built-in
+ * roles exist in every tenant and cannot change, so a grant of built-ins only is decided on their
+ * catalogue permissions, without reading roles: nothing at all for `member`, which carries none.
+ */
+export function roleGrantChecks(tenantId: string, names: readonly string[], field = "roles"): Check[] {
+  if (!names.every(isBuiltinRole)) {
+    const rows = rowsOf(names);
+    return [knownRolesCheck(tenantId, rows, field), grantCheck(tenantId, rows)];
+  }
+  return [...new Set(names)]
+    .sort()
+    .filter((name) => BUILTIN_ROLES[name].permissions.length > 0)
+    .map((name) => {
+      const missing = missingPermissions(rowsOf(BUILTIN_ROLES[name].permissions));
+      return {
+        refuses: sql`EXISTS (${missing})`,
+        evidence: jsonArrayOf(missing),
+        answer: (m: string[]) => cannotGrant(name, m),
+      };
+    });
 }

@@ -21,7 +21,7 @@ import {
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { recordEvent } from "../events/repo";
-import { checkTemporaryPassword, newUserStatements, noop } from "../users/service";
+import { checkTemporaryPassword, createsUser, newUser, noop } from "../users/service";
 import { findTenant, insertBuiltinRoles, type TenantRow } from "./repo";
 import type { CreateTenantInput } from "./schemas";
 import { etagOf } from "../lib/etag";
@@ -36,14 +36,12 @@ export async function createTenant(c: Context<AppEnv>, principal: Principal, inp
   const owner = input.owner;
   if (owner) checkTemporaryPassword(owner, "owner.");
   const passwordHash = owner?.password ? await hashPassword(owner.password, configuredParams(c.env)) : null;
-  const ownerStatements = owner
-    ? newUserStatements(db, id, owner, passwordHash, ["owner"], principal).statements
-    : ([noop(db), noop(db), noop(db)] as const);
-  const [, , , , , , created] = await guarded(() =>
+  const ownerCreation = owner ? createsUser(db, newUser(id, owner, passwordHash, ["owner"], principal)) : noop(db);
+  const [, , , , created] = await guarded(() =>
     batch(db, [
       db.insert(tenants).values({ id, slug: input.slug, name: input.name, createdAt: now, updatedAt: now }),
       insertBuiltinRoles(db, id, now),
-      ...ownerStatements,
+      ownerCreation,
       recordEvent(db, null, "tenant.created", { tenant_id: id, slug: input.slug }),
       db.select().from(tenants).where(eq(tenants.id, id)),
     ]),

@@ -1,16 +1,14 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { userRoles, users } from "../db/schema";
 import type { AppEnv, Db } from "../env";
 import type { Principal } from "../auth/principal";
-import { needs, sessionChecks, tenantIn, writeCaller, writeGuarded } from "../auth/guards";
+import { guardedInsert, needs, sessionChecks, tenantIn, writeCaller, writeGuarded, type GuardedInsert } from "../auth/guards";
 import { configuredParams, hashPassword } from "../sign-in/password";
-import { recordEvent } from "../events/repo";
 import { validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { isoNow } from "../lib/time";
-import { grantCheck, knownRolesCheck, rowsOf } from "../roles/guards";
-import { insertUserReturning, type InsertedUserRow, type UserRow } from "./repo";
+import { roleGrantChecks } from "../roles/guards";
+import type { InsertedUserRow, UserRow } from "./repo";
 import type { CreateUserInput } from "./schemas";
 
 /** Who did something, as events name them. */
@@ -29,13 +27,14 @@ export function checkTemporaryPassword(input: { password?: string; temporary_pas
 }
 
 /**
- * `POST /v1/users` in one round trip: the session check, users:write and the privilege rule for
- * the roles ride in the batch that inserts the user, their grants and the event, and reads the
- * user back. The password is hashed before that batch, so before the caller is known to hold
- * users:write: any signed-in user can make the service hash a password once per request.
+ * `POST /v1/users` in one round trip and one statement: the session check, users:write and the
+ * privilege rule for the roles are the guard of the insert into `user_creations`, whose trigger
+ * writes the user, their grants and the event (migrations/0009_user_creations.sql). The answer is
+ * built from what was written. The password is hashed before that statement, so before the caller
+ * is known to hold users:write: any signed-in user can make the service hash a password once per
+ * request.
  */
 export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Promise<UserRow> {
-  const db = c.var.db;
   if (!input.email && !input.username && !input.external_id) {
     throw validationError(
       ["email", "username", "external_id"].map((path) => ({
@@ -49,78 +48,89 @@ export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Pr
   const roleNames = input.roles ?? ["member"];
   const caller = writeCaller(c);
   const tenantId = tenantIn(caller);
-  const names = rowsOf(roleNames);
   const passwordHash = input.password ? await hashPassword(input.password, configuredParams(c.env)) : null;
-  const { statements } = newUserStatements(db, tenantId, input, passwordHash, [...new Set(roleNames)], caller.actor);
-  const [inserted] = await writeGuarded<[InsertedUserRow | undefined]>(
+  const user = newUser(tenantId, input, passwordHash, roleNames, caller.actor);
+  await writeGuarded(
     c,
     {
       caller,
-      checks: [
-        ...sessionChecks(caller),
-        needs(caller, "users:write"),
-        knownRolesCheck(tenantId, names),
-        grantCheck(tenantId, names),
-      ],
+      checks: [...sessionChecks(caller), needs(caller, "users:write"), ...roleGrantChecks(tenantId, roleNames)],
+      into: user.creation,
+      // The answer is the row just written: nothing reads the principal afterwards.
+      settlesPrincipal: false,
     },
-    [...statements],
+    [],
   );
-  return createdUserRow(inserted!, roleNames);
+  return createdUserRow(user.row, roleNames);
 }
 
 /**
- * The UserRow `findVisibleUser` would read back for a user just created by this caller, from the
- * row the INSERT returned: their roles in the order it sorts them (role names are ASCII, so JS
- * order is SQLite's), seen tenant-wide (a new user is nobody's self, has no manager here and has
- * shared nothing yet).
+ * The UserRow `findVisibleUser` would read back for a user just created by this caller: their
+ * roles in the order it sorts them (role names are ASCII, so JS order is SQLite's), seen
+ * tenant-wide (a new user is nobody's self, has no manager here and has shared nothing yet).
  */
 function createdUserRow(inserted: InsertedUserRow, roleNames: string[]): UserRow {
   return { ...inserted, roles: JSON.stringify([...new Set(roleNames)].sort()), access: "tenant", share_scopes: null };
 }
 
-/** The INSERTs that create a user with their roles and the `user.created` event. */
-export function newUserStatements(
-  db: Db,
+/** A user about to be created: the row as SQL will read it back, and the insert that creates it. */
+export interface NewUser {
+  id: string;
+  row: InsertedUserRow;
+  creation: GuardedInsert;
+}
+
+/** A new user with their roles and the `user.created` event, as one row of `user_creations`. */
+export function newUser(
   tenantId: string,
   input: Omit<CreateUserInput, "password" | "roles">,
   passwordHash: string | null,
-  roleNames: string[],
+  roleNames: readonly string[],
   /** Who creates them (a Principal will do), named in the event. */
   actor: Principal | Actor,
   /** Set for managed (child) users: they cannot sign in and belong to this manager. */
   managerId: string | null = null,
-) {
+): NewUser {
   const now = isoNow();
   const id = newId("usr");
-  const statements = [
-    insertUserReturning(db, db.insert(users).values({
-      id,
-      tenantId,
-      username: input.username ?? null,
-      email: input.email ?? null,
-      firstName: input.first_name ?? null,
-      lastName: input.last_name ?? null,
-      isActive: input.is_active ?? true,
-      isManaged: managerId !== null,
-      managerId,
-      metadata: JSON.stringify(input.metadata ?? {}),
-      externalId: input.external_id ?? null,
-      passwordHash,
-      passwordChangeRequired: Boolean(input.temporary_password),
-      createdAt: now,
-      updatedAt: now,
-    })),
-    insertRoles(db, tenantId, id, roleNames),
-    recordEvent(db, tenantId, "user.created", { user_id: id, actor: actorOf(actor) }),
-  ] as const;
-  return { id, statements };
+  const row: InsertedUserRow = {
+    id,
+    tenant_id: tenantId,
+    username: input.username ?? null,
+    email: input.email ?? null,
+    first_name: input.first_name ?? null,
+    last_name: input.last_name ?? null,
+    is_active: input.is_active === false ? 0 : 1,
+    is_managed: managerId !== null ? 1 : 0,
+    manager_id: managerId,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    external_id: input.external_id ?? null,
+    has_password: passwordHash !== null ? 1 : 0,
+    password_change_required: input.temporary_password ? 1 : 0,
+    created_at: now,
+    updated_at: now,
+    last_login_at: null,
+    version: 1,
+  };
+  const { has_password: _, updated_at: _updated, last_login_at: _login, version: _version, ...columns } = row;
+  return {
+    id,
+    row,
+    creation: {
+      into: "user_creations",
+      values: {
+        ...columns,
+        password_hash: passwordHash,
+        roles: JSON.stringify([...new Set(roleNames)]),
+        event_id: newId("evt"),
+        event_data: JSON.stringify({ user_id: id, actor: actorOf(actor) }),
+      },
+    },
+  };
 }
 
-/** Inserts role grants (a no-op statement when there are none, so batches keep their shape). */
-function insertRoles(db: Db, tenantId: string, userId: string, names: string[]) {
-  if (names.length === 0) return noop(db);
-  return db.insert(userRoles).values(names.map((role) => ({ tenantId, userId, role })));
-}
+/** The statement that creates `user` when nothing guards it (a new tenant's owner, a managed user). */
+export const createsUser = (db: Db, user: NewUser) => guardedInsert(db, user.creation);
 
 /** A statement that does nothing, so a batch keeps a fixed shape whatever the change. */
 export const noop = (db: Db) => db.run(sql`SELECT 1`);

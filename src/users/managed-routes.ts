@@ -9,7 +9,7 @@ import { batch } from "../db/batch";
 import { findVisibleUser } from "./repo";
 import { presentUserWithAccess, userEtag } from "./present";
 import { CreateManagedUserBody, UserWithAccess } from "./schemas";
-import { newUserStatements, viewerOf } from "./service";
+import { createsUser, newUser, viewerOf } from "./service";
 
 /** `POST /v1/users/me/managed-users`: child accounts that the caller manages. */
 export const managedUsers = new Hono<AppEnv>();
@@ -31,8 +31,8 @@ managedUsers.post(
     const tenantId = tenantOf(principal);
     const db = c.var.db;
     const body = c.req.valid("json");
-    const { id, statements } = newUserStatements(db, tenantId, body, null, [], principal, managerId);
-    const [, , , created] = await guarded(() => batch(db, [...statements, findVisibleUser(db, viewerOf(principal), id)]));
+    const user = newUser(tenantId, body, null, [], principal, managerId);
+    const [, created] = await guarded(() => batch(db, [createsUser(db, user), findVisibleUser(db, viewerOf(principal), user.id)]));
     c.header("ETag", userEtag(created!));
     return c.json(presentUserWithAccess(created!), 201);
   },

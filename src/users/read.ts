@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv, Db } from "../env";
 import { can, tenantOf, userOf, type Principal } from "../auth/principal";
-import { readWithSession } from "../auth/deferred";
+import { readWithSession, type PendingSession } from "../auth/deferred";
 import { tenantIn, type WriteCaller } from "../auth/guards";
 import { notFound } from "../lib/errors";
 import {
@@ -19,6 +19,8 @@ import {
   listUsersStatement,
   usersSource,
   USER_SORT_FIELDS,
+  ALL_SCOPES,
+  selfThroughSession,
   userHolds,
   type UserRow,
   type Viewer,
@@ -128,6 +130,8 @@ export function targetOf(c: Context<AppEnv>, id: string): string {
  * holds users:read or sees it as self, managed or shared — exactly the visibility rule.
  */
 export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<UserRow> {
+  const pending = c.var.pendingSession;
+  if (id === "me" && pending) return readSelf(c, pending);
   const base = batchedViewer(c);
   const targetId = targetOf(c, id);
   const [principal, [row]] = await readWithSession<[UserRow | undefined]>(c, [
@@ -135,6 +139,20 @@ export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<U
   ]);
   if (!row || (row.access === "tenant" && !can(principal, "users:read"))) throw notFound("User");
   return row;
+}
+
+/**
+ * `GET /v1/users/me` for a token whose session is still to check: one statement reads the user
+ * through that session and settles the principal from the same row (a 401 when there is none).
+ */
+async function readSelf(c: Context<AppEnv>, pending: PendingSession): Promise<UserRow> {
+  const { tenantId, userId } = c.var.caller;
+  const found = await selfThroughSession(c.var.db, { tenantId, userId: userId!, sessionId: pending.sessionId, checkedAt: pending.checkedAt });
+  const principal = pending.settle(found && { ...found, roles: found.grants });
+  const { grants: _, ...row } = found!;
+  c.set("principal", principal);
+  c.set("pendingSession", undefined);
+  return { ...row, roles: JSON.stringify([...principal.roles].sort()), access: "self", share_scopes: ALL_SCOPES };
 }
 
 /** A user the caller can see, or 404 exactly as if it did not exist. */

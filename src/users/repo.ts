@@ -1,5 +1,6 @@
-import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../env";
+import { liveSessionFrom, rolesOfUser } from "../auth/repo";
 import { lastOwner } from "../lib/db-errors";
 import type { SortableField } from "../lib/pagination";
 import { SHARE_SCOPES } from "./schemas";
@@ -47,7 +48,8 @@ export interface Viewer {
   includeShared: boolean;
 }
 
-const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
+/** Every share scope, as the `share_scopes` of a user the viewer sees as self or manager. */
+export const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
 
 /** The users columns of a UserRow (the hash only as `has_password`), of the row `prefix` names. */
 const userColumns = (prefix: string) =>
@@ -58,14 +60,6 @@ const userColumns = (prefix: string) =>
       .map((column) => (column.startsWith("(") ? column : prefix + column))
       .join(", "),
   );
-
-/**
- * `INSERT INTO users …` returning the new row's columns as `selectUsers` reads them, so a create
- * needs no read-back statement: the rest of a UserRow (roles, access) is known to the writer.
- */
-export const insertUserReturning = (db: Db, insert: SQLWrapper) =>
-  // getSQL(): drizzle puts a query builder in parentheses, a subquery.
-  db.get<InsertedUserRow>(sql`${insert.getSQL()} RETURNING ${userColumns("")}`);
 
 /**
  * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
@@ -234,6 +228,21 @@ export function isLastActiveOwnerSql(tenantId: string, userId: SQL): SQL {
 /** One user as the viewer sees them, or undefined when not visible (→ 404). */
 export function findVisibleUser(db: Db, viewer: Viewer, id: string) {
   return db.get<UserRow | undefined>(visibleUserSql(viewer, id));
+}
+
+/** The caller's own row read through their access token's session, and their role grants with permissions. */
+export interface SelfWithGrants extends InsertedUserRow {
+  grants: string;
+}
+
+/**
+ * `GET /v1/users/me` with its session check as one statement: the user is read through the live
+ * session (`liveSessionFrom`, the rule every session check applies), with the grants that make
+ * the principal. No row: the session has ended.
+ */
+export function selfThroughSession(db: Db, s: { tenantId: string; userId: string; sessionId: string; checkedAt: string }) {
+  return db.get<SelfWithGrants | undefined>(sql`SELECT ${userColumns("u.")}, ${rolesOfUser} AS grants
+    ${liveSessionFrom(s.tenantId, s.userId, s.sessionId, s.checkedAt)}`);
 }
 
 /** The SELECT of `findVisibleUser`, for write guards to read the user they check (src/auth/guards.ts). */

@@ -15,7 +15,7 @@ const NOTHING_WRITTEN = new Set([400, 403, 404, 405, 412, 413, 415, 422, 429]);
  * response path (`waitUntil`), and the consumer fans out whatever is new. The write path gets no
  * extra D1 statement. If the hint is lost (the worker stopped), the scheduled sweep dispatches.
  * This covers every way events are recorded (recordEvent, the INSERT … SELECTs of sessions,
- * passwords and deletions, Durable Objects called by a request) without a hook in each of them.
+ * passwords and deletions, the triggers of user_creations, Durable Objects called by a request) without a hook in each of them.
  */
 export function webhookProducer(): MiddlewareHandler<AppEnv> {
   return async function webhookProducerMiddleware(c, next) {
