@@ -12,6 +12,7 @@ import { dbSession } from "./middleware/db-session";
 import { bookmarkRefused, isBookmarkRefusal } from "./db/bookmark";
 import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
+import { CachedTrieRouter } from "./lib/router";
 import { service } from "./service/routes";
 import { tenants } from "./tenants/routes";
 import { users } from "./users/routes";
@@ -69,7 +70,7 @@ export function dbFor(env: Bindings): Db {
 export function createApp() {
   // `/v1/users/` is `/v1/users`: the 405 matcher (src/lib/method-matcher.ts) and the public-route
   // check already treat a trailing slash so, and a strict router made GET /v1/users/ a 405 "use GET".
-  const app = new Hono<AppEnv>({ strict: false });
+  const app = new Hono<AppEnv>({ strict: false, router: new CachedTrieRouter() });
 
   app.use("*", requestId());
   // The web console (src/console) answers before the JSON API's middleware: it is not part of the

@@ -44,9 +44,9 @@ describe("D1 round trips per request (session check included)", () => {
       expect([trips, statements], log.join(" | ")).toEqual([1, 1]);
       return res;
     };
-    const me = await (await statements(req("GET", "/v1/users/me", member.token), 200)).json();
+    const me = (await (await statements(req("GET", "/v1/users/me", member.token), 200)).json()) as Record<string, unknown>;
     expect(me).toMatchObject({ id: member.user.id, roles: ["member"], access: "self" });
-    const created = await (await statements(req("POST", "/v1/users", f.ownerToken, { email: "one@x.test", roles: ["admin", "member"] }), 201)).json();
+    const created = (await (await statements(req("POST", "/v1/users", f.ownerToken, { email: "one@x.test", roles: ["admin", "member"] }), 201)).json()) as { id: string };
     expect(created).toMatchObject({ email: "one@x.test", roles: ["admin", "member"] });
     await statements(req("POST", "/v1/users", member.token, { email: "no@x.test" }), 403);
     await statements(req("POST", "/v1/users", f.ownerToken, { email: "ONE@x.test" }), 409);
