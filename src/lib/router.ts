@@ -19,6 +19,11 @@ export class CachedTrieRouter<T> implements Router<T> {
   #trie = new TrieRouter<T>();
   #matches = new Map<string, Result<T>>();
 
+  /** How many answers are kept (at most MATCHES_MAX). */
+  get cachedAnswers(): number {
+    return this.#matches.size;
+  }
+
   add(method: string, path: string, handler: T): void {
     this.#matches.clear();
     this.#trie.add(method, path, handler);
