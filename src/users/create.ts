@@ -30,9 +30,9 @@ export function checkTemporaryPassword(input: { password?: string; temporary_pas
  * `POST /v1/users` in one round trip and one statement: the session check, users:write and the
  * privilege rule for the roles are the guard of the insert into `user_creations`, whose trigger
  * writes the user, their grants and the event (migrations/0009_user_creations.sql). The answer is
- * built from what was written. The password is hashed before that statement, so before the caller
- * is known to hold users:write: any signed-in user can make the service hash a password once per
- * request.
+ * built from what was written. For a signed-in user the password is hashed before that statement,
+ * so before they are known to hold users:write: any of them can make the service hash a password
+ * once per request (an API key's permissions are known first, and refuse before the hash).
  */
 export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Promise<UserRow> {
   if (!input.email && !input.username && !input.external_id) {
@@ -48,13 +48,16 @@ export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Pr
   const roleNames = input.roles ?? ["member"];
   const caller = writeCaller(c);
   const tenantId = tenantIn(caller);
+  const mayWrite = needs(caller, "users:write");
+  // Known already for an API key: refused before the hash is paid for.
+  if (mayWrite.refuses === true) throw mayWrite.answer(undefined as never);
   const passwordHash = input.password ? await hashPassword(input.password, configuredParams(c.env)) : null;
   const user = newUser(tenantId, input, passwordHash, roleNames, caller.actor);
   await writeGuarded(
     c,
     {
       caller,
-      checks: [...sessionChecks(caller), needs(caller, "users:write"), ...roleGrantChecks(tenantId, roleNames)],
+      checks: [...sessionChecks(caller), mayWrite, ...roleGrantChecks(tenantId, roleNames)],
       into: user.creation,
       // The answer is the row just written: nothing reads the principal afterwards.
       settlesPrincipal: false,
