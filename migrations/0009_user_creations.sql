@@ -25,11 +25,16 @@ BEGIN
     VALUES (NEW.event_id, NEW.tenant_id, 'user.created', NEW.event_data, NEW.created_at);
 END;
 --> statement-breakpoint
--- Indexes whose rows only some users have: a user without a manager, an external id or a pending
--- deletion no longer costs an entry in them (every index is a B-tree to write on each insert).
--- Every query that uses them compares the column itself (manager_id = ?, external_id = ?,
--- deleted_at IS NOT NULL), which SQLite accepts for a partial index; uniqueness is unchanged
--- (NULLs were never equal).
+-- Indexes whose rows only some users have: a user without a username, a manager, an external id
+-- or a pending deletion no longer costs an entry in them (every index is a B-tree to write on each
+-- insert). Every query that uses them compares the indexed expression itself (lower(username) = ?,
+-- manager_id = ?, external_id = ?, deleted_at IS NOT NULL), which SQLite accepts as implying the
+-- partial index's condition; uniqueness is unchanged (NULLs were never equal). Email keeps a full
+-- index: almost every user has one.
+DROP INDEX users_username_uq;
+--> statement-breakpoint
+CREATE UNIQUE INDEX users_username_uq ON users (tenant_id, lower(username)) WHERE lower(username) IS NOT NULL;
+--> statement-breakpoint
 DROP INDEX users_manager_idx;
 --> statement-breakpoint
 CREATE INDEX users_manager_idx ON users (tenant_id, manager_id) WHERE manager_id IS NOT NULL;

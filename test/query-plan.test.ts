@@ -324,22 +324,25 @@ describe("EXPLAIN QUERY PLAN of the SQL the app issues", () => {
     expect(list.plan.join("\n")).toMatch(/SEARCH tenants USING (COVERING )?INDEX tenants_created_idx \(created_at>/);
   });
 
-  it("the partial users indexes (manager, external id, pending deletion) serve the lookups that name their column", async () => {
+  it("the partial users indexes (username, manager, external id, pending deletion) serve the lookups that name their column", async () => {
     // The statements' shapes as the external-identity principal, managed users and the purge send them.
     const plan = async (query: string, ...args: string[]) =>
       (await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`).bind(...args).all<{ detail: string }>()).results.map((r) => r.detail).join(" | ");
     expect(await plan("SELECT u.id FROM tenants t JOIN users u ON u.tenant_id = t.id AND u.external_id = ?1 WHERE t.id = ?2", "e", "t"))
       .toMatch(/SEARCH u USING INDEX users_external_id_uq \(tenant_id=\? AND external_id=\?\)/);
+    expect(await plan("SELECT id FROM users u WHERE u.tenant_id = ?1 AND lower(u.username) = lower(?2)", "t", "Bob"))
+      .toMatch(/USING INDEX users_username_uq \(tenant_id=\? AND <expr>=\?\)/);
     expect(await plan("SELECT id FROM users WHERE tenant_id = ?1 AND manager_id = ?2", "t", "m")).toMatch(/USING INDEX users_manager_idx \(tenant_id=\? AND manager_id=\?\)/);
     expect(await plan("SELECT id FROM users WHERE tenant_id = ?1 AND deleted_at IS NOT NULL", "t")).toMatch(/USING INDEX users_deleted_idx \(tenant_id=\? AND deleted_at>\?\)/);
     // They are partial: a user with none of those columns costs no entry in them on insert.
     const indexes = await env.DB.prepare(
-      "SELECT name, sql FROM sqlite_master WHERE name IN ('users_manager_idx', 'users_external_id_uq', 'users_deleted_idx') ORDER BY name",
+      "SELECT name, sql FROM sqlite_master WHERE name IN ('users_username_uq', 'users_manager_idx', 'users_external_id_uq', 'users_deleted_idx') ORDER BY name",
     ).all<{ name: string; sql: string }>();
-    expect(indexes.results.map((r) => [r.name, /WHERE (manager_id|external_id|deleted_at) IS NOT NULL$/.test(r.sql)])).toEqual([
+    expect(indexes.results.map((r) => [r.name, /WHERE (lower\(username\)|manager_id|external_id|deleted_at) IS NOT NULL$/.test(r.sql)])).toEqual([
       ["users_deleted_idx", true],
       ["users_external_id_uq", true],
       ["users_manager_idx", true],
+      ["users_username_uq", true],
     ]);
   });
 
