@@ -27,7 +27,7 @@ export interface UserPrincipalRow {
   roles: RoleGrant[];
 }
 
-export interface RawPrincipalRow {
+interface RawPrincipalRow {
   id: string;
   tenant_id: string;
   password_change_required: number;
