@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { issueBookmark } from "../src/db/bookmark";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY } from "./helpers";
+import { watchD1 } from "./d1-counter";
 
 const HEADER = "X-Userplane-Bookmark";
 /** `<D1 bookmark>.<MAC>`; D1 bookmarks sort oldest first. */
@@ -96,13 +97,7 @@ describe("D1 sessions", () => {
   /** Sends a request through the app over a binding that records how each session starts. */
   async function sessionStarts(request: Request) {
     const starts: unknown[] = [];
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop);
-        if (prop === "withSession") return (arg?: string) => (starts.push(arg), target.withSession(arg));
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const DB = watchD1(env.DB, { session: (start) => starts.push(start) });
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const res = await createApp().fetch(request, { ...env, DB }, ctx);
     return { res, starts };

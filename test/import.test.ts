@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { api, call, createTenant, createUser, expectProblem, PLATFORM_KEY, signIn, userWithToken } from "./helpers";
+import { watchD1 } from "./d1-counter";
 
 const asPlatform = (tenantId: string) => ({ token: PLATFORM_KEY, tenant: tenantId });
 const importUsers = (tenantId: string, body: unknown, opts: { token?: string; headers?: Record<string, string> } = {}) =>
@@ -262,23 +263,15 @@ describe("POST /v1/users/import: concurrent writes", () => {
    */
   async function importWithWriteBetween(tenantId: string, body: unknown, between: () => Promise<unknown>, onBatch = () => {}) {
     let batches = 0;
-    // The binding and every D1 session opened from it (each request runs in one).
-    const intercepting = <T extends object>(target: T): T =>
-      new Proxy(target, {
-        get(inner, prop, receiver) {
-          const value = Reflect.get(inner, prop, receiver);
-          if (typeof value !== "function") return value;
-          if (prop === "withSession") return (...args: unknown[]) => intercepting(value.apply(inner, args));
-          if (prop !== "batch") return value.bind(inner);
-          return async (...args: unknown[]) => {
-            onBatch();
-            const result = await value.apply(inner, args);
-            if (++batches === 1) await between();
-            return result;
-          };
-        },
-      });
-    const db = intercepting(env.DB);
+    const db = watchD1(env.DB, {
+      async batch(method, _args, send) {
+        if (method !== "batch") return send();
+        onBatch();
+        const result = await send();
+        if (++batches === 1) await between();
+        return result;
+      },
+    });
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const request = new Request("http://userplane.test/v1/users/import", {
       method: "POST",

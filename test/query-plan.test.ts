@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { call, createTenant, createUser, PLATFORM_KEY, userWithToken } from "./helpers";
+import { watchD1 } from "./d1-counter";
 
 /**
  * EXPLAIN QUERY PLAN over the SQL the app really sends. Each request runs through the app with a
@@ -14,40 +15,14 @@ interface Issued {
   params: unknown[];
 }
 
+/** A D1 binding that records every statement it is given with its parameters (batches included). */
 function recordingD1(db: D1Database) {
   const issued: Issued[] = [];
-  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") {
-          return (...params: unknown[]) => {
-            issued.push({ sql, params });
-            return wrap(value.apply(target, params), sql);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  // The binding and every D1 session made from it (each request runs in one) record alike.
-  const record = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(inner, prop, receiver) {
-        const value = Reflect.get(inner, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "withSession") return (...args: unknown[]) => record(value.apply(inner, args));
-        if (prop === "prepare") {
-          return (sql: string) => {
-            issued.push({ sql, params: [] });
-            return wrap(value.call(inner, sql), sql);
-          };
-        }
-        return value.bind(inner);
-      },
-    });
-  const recording = record(db);
-  return { db: recording as D1Database, issued };
+  const recording = watchD1(db, {
+    prepare: (sql) => issued.push({ sql, params: [] }),
+    bind: (sql, params) => issued.push({ sql, params }),
+  });
+  return { db: recording, issued };
 }
 
 const app = createApp();

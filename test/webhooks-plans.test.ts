@@ -6,6 +6,7 @@ import worker from "../src/index";
 import type { WebhookMessage } from "../src/webhooks/messages";
 import { WEBHOOK_SWEEP_CRON } from "../src/webhooks/sweep";
 import { createTenant, createUser, PLATFORM_KEY } from "./helpers";
+import { watchD1 } from "./d1-counter";
 import { createWebhook, deliveries, eventually, hook, installReceiver } from "./webhooks-receiver";
 
 beforeAll(installReceiver);
@@ -13,29 +14,11 @@ beforeAll(installReceiver);
 /** A D1 binding that records the SQL it is given (batches included), to explain it afterwards. */
 function recordingD1(db: D1Database) {
   const issued = new Map<string, unknown[]>();
-  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...params: unknown[]) => (issued.set(sql, params), wrap(value.apply(target, params), sql));
-        return value.bind(target);
-      },
-    });
-  // The binding and every D1 session made from it (each request runs in one) record alike.
-  const record = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(inner, prop, receiver) {
-        const value = Reflect.get(inner, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "withSession") return (...args: unknown[]) => record(value.apply(inner, args));
-        if (prop === "prepare") return (sql: string) => (issued.has(sql) || issued.set(sql, []), wrap(value.call(inner, sql), sql));
-        if (prop === "batch") return (stmts: D1PreparedStatement[]) => value.call(inner, stmts);
-        return value.bind(inner);
-      },
-    });
-  const recording = record(db);
-  return { db: recording as D1Database, issued };
+  const recording = watchD1(db, {
+    prepare: (sql) => void (issued.has(sql) || issued.set(sql, [])),
+    bind: (sql, params) => void issued.set(sql, params),
+  });
+  return { db: recording, issued };
 }
 
 const WATCHED = ["webhook_deliveries", "webhook_endpoints", "webhook_dispatch", "events", "tenants"];
