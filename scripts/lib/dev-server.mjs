@@ -52,17 +52,20 @@ function groupAlive(pgid) {
 
 /**
  * Starts `npm run dev -- --port <free> --ip 127.0.0.1 --persist-to <tmp> --var BOOTSTRAP_API_KEY:<random>`.
- * @param {{ name: string, vars?: Record<string, string> }} options name: for the temp directory and key
+ * @param {{ name: string, vars?: Record<string, string>, inspectorPort?: number }} options name: for the
+ *   temp directory and key; inspectorPort: wrangler's (its default, 9229, may be taken by another
+ *   wrangler on the machine: browser tests pass a free one)
  * @returns {Promise<{ base: string, port: number, pid: number, platformKey: string, output: string[],
  *   waitForHealth(): Promise<void>, stop(): Promise<{ forced: boolean, stillListening: boolean }> }>}
  */
-export async function startDevServer({ name, vars = {} }) {
+export async function startDevServer({ name, vars = {}, inspectorPort }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const persistDir = mkdtempSync(join(tmpdir(), `userplane-${name}-`));
   const platformKey = `up_${name}_${randomBytes(24).toString("base64url")}`;
   const varArgs = Object.entries({ BOOTSTRAP_API_KEY: platformKey, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const devArgs = ["--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, ...varArgs];
+  if (inspectorPort !== undefined) devArgs.push("--inspector-port", String(inspectorPort));
   const output = [];
 
   console.log(`Starting: npm run dev -- ${devArgs.join(" ").replace(platformKey, "<random key>")}`);
