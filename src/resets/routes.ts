@@ -14,7 +14,7 @@ resets.post(
   describe({
     summary: "Ask for a password reset (no credentials)",
     description:
-      "Always the same 202 body, whether or not the email exists. For a live, active, unmanaged user with this email who signs in with a password (users created without one, e.g. identity-provider users, get none this way; an admin can still issue one), a reset token (1 hour) is issued unless one is already active, and handed over as a password_reset.requested event { user_id, email, reset_token, expires_at } that the application's mailer reads from GET /v1/events. Rate-limited per email (5 requests) and per client address (LOGIN_IP_MAX_FAILURES), then 429 with Retry-After and a growing lock-out.",
+      "Always the same 202 body, whether or not the email exists. For a live, active, unmanaged user with this email who signs in with a password (users created without one, e.g. identity-provider users, get none this way; an admin can still issue one), a reset token (1 hour) is issued unless one is already active, and handed over as a password_reset.requested event { user_id, email, reset_token, expires_at } that the application's mailer reads from GET /v1/events. Rate-limited per email (5 requests, then 429 with Retry-After and a growing lock-out) and per client address (the token bucket of sign-in: a burst of LOGIN_IP_MAX_FAILURES, one more every LOGIN_IP_REFILL_SECONDS, then 429 with Retry-After).",
     tags,
     security: "public",
     responses: {

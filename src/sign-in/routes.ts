@@ -14,7 +14,7 @@ auth.post(
   describe({
     summary: "Sign in with a password",
     description:
-      "Exactly one of email or username (case-insensitive), in the tenant named by id or slug. Every failure (unknown tenant or user, wrong password, inactive, managed, no password) gets the same 401 invalid_credentials body. After LOGIN_MAX_FAILURES failures for one account (default 5) or LOGIN_IP_MAX_FAILURES for one client address (CF-Connecting-IP, default 100) within LOGIN_WINDOW_SECONDS (default 15 minutes) the next attempts get 429 rate_limited with Retry-After; each lock-out lasts LOGIN_LOCKOUT_SECONDS · 2^(earlier lock-outs). A success clears the account's count. With a temporary password, password_change_required is true and the token is good for POST /v1/users/me/password alone.",
+      "Exactly one of email or username (case-insensitive), in the tenant named by id or slug. Every failure (unknown tenant or user, wrong password, inactive, managed, no password) gets the same 401 invalid_credentials body. After LOGIN_MAX_FAILURES failures for one account (default 5) within LOGIN_WINDOW_SECONDS (default 15 minutes) the next attempts get 429 rate_limited with Retry-After, each lock-out lasting LOGIN_LOCKOUT_SECONDS · 2^(earlier lock-outs). One client address (CF-Connecting-IP) has a token bucket of failures: a burst of LOGIN_IP_MAX_FAILURES (default 100), then one more every LOGIN_IP_REFILL_SECONDS (default 864: 100 a day); an empty bucket answers 429 with Retry-After counting down to its next token. A success clears the account's count. With a temporary password, password_change_required is true and the token is good for POST /v1/users/me/password alone.",
     tags,
     security: "public",
     responses: {
