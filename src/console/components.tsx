@@ -154,6 +154,29 @@ export const Crumbs = ({ href, section, children }: { href: string; section: str
   </p>
 );
 
+/** The head of a detail page: the crumbs back to its section, its title and the badges after it. */
+export const DetailHead = ({ href, section, title, children }: { href: string; section: string; title: string; children?: Child }) => (
+  <>
+    <Crumbs href={href} section={section}>
+      {title}
+    </Crumbs>
+    <div class="page-head">
+      <h1>{title}</h1>
+      {children}
+    </div>
+  </>
+);
+
+/** The card under a list that creates one more of its items: a heading and a form posted to `action`. */
+export const CreateCard = ({ id, title, action, children }: { id: string; title: string; action: string; children?: Child }) => (
+  <section class="card" aria-labelledby={id}>
+    <h2 id={id}>{title}</h2>
+    <form method="post" action={action}>
+      {children}
+    </form>
+  </section>
+);
+
 /** A green or red state badge ("Active" / "Inactive", "Enabled" / "Disabled"). */
 export const StateBadge = ({ on, yes, no }: { on: boolean; yes: string; no: string }) =>
   on ? <span class="badge ok">{yes}</span> : <span class="badge off">{no}</span>;

@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, DataTable, EmptyRow, Field, fieldError, Notice, Secret, When } from "../components";
+import { ActionButton, Alert, CreateCard, DataTable, EmptyRow, Field, fieldError, Notice, Secret, When } from "../components";
 import { Layout } from "../layout";
 import { mayGrant } from "../permissions-ui";
 import type { ApiKeyItem, NewApiKey } from "../types";
@@ -50,27 +50,24 @@ export function ApiKeysPage({ caller, keys, created, problem, notice }: ApiKeysP
         </DataTable>
       ) : null}
       {canWrite ? (
-        <section class="card" aria-labelledby="new-key-h">
-          <h2 id="new-key-h">New API key</h2>
-          <form method="post" action="/console/api-keys">
-            <Field label="Name" name="name" required error={fieldError(problem, "name")} />
-            {caller.roles ? (
-              <fieldset class="checks">
-                <legend>Roles</legend>
-                {caller.roles.filter((r) => mayGrant(caller, r)).map((role) => (
-                  <label>
-                    <input type="checkbox" name="roles" value={role.name} />
-                    {role.name}
-                  </label>
-                ))}
-              </fieldset>
-            ) : null}
-            <Field label="Expires" name="expires" type="date" hint="Optional: the key stops working at the start of this day (UTC)." error={fieldError(problem, "expires_at")} />
-            <button type="submit" class="primary">
-              Create API key
-            </button>
-          </form>
-        </section>
+        <CreateCard id="new-key-h" title="New API key" action="/console/api-keys">
+          <Field label="Name" name="name" required error={fieldError(problem, "name")} />
+          {caller.roles ? (
+            <fieldset class="checks">
+              <legend>Roles</legend>
+              {caller.roles.filter((r) => mayGrant(caller, r)).map((role) => (
+                <label>
+                  <input type="checkbox" name="roles" value={role.name} />
+                  {role.name}
+                </label>
+              ))}
+            </fieldset>
+          ) : null}
+          <Field label="Expires" name="expires" type="date" hint="Optional: the key stops working at the start of this day (UTC)." error={fieldError(problem, "expires_at")} />
+          <button type="submit" class="primary">
+            Create API key
+          </button>
+        </CreateCard>
       ) : null}
     </Layout>
   );

@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, DataTable, Field, fieldError, Notice } from "../components";
+import { ActionButton, Alert, CreateCard, DataTable, Field, fieldError, Notice } from "../components";
 import { Layout } from "../layout";
 import type { RoleItem } from "../types";
 import { holds } from "../../auth/permissions";
@@ -90,17 +90,14 @@ export function RolesPage({ caller, roles, catalogue, problem, notice, draft }: 
         </DataTable>
       ) : null}
       {canWrite ? (
-        <section class="card" aria-labelledby="new-role-h">
-          <h2 id="new-role-h">New role</h2>
-          <form method="post" action="/console/roles">
-            <Field label="Name" name="name" value={draft?.name ?? ""} required hint="1–64 characters of A–Z, a–z, 0–9, . _ : -, e.g. TASK-ADMIN." error={fieldError(problem, "name")} />
-            <Field id="new-description" label="Description" name="description" value={draft?.description ?? ""} />
-            <PermissionPicker caller={caller} catalogue={catalogue} chosen={draft?.permissions ?? []} idPrefix="new" other={draft?.other ?? ""} />
-            <button type="submit" class="primary">
-              Create role
-            </button>
-          </form>
-        </section>
+        <CreateCard id="new-role-h" title="New role" action="/console/roles">
+          <Field label="Name" name="name" value={draft?.name ?? ""} required hint="1–64 characters of A–Z, a–z, 0–9, . _ : -, e.g. TASK-ADMIN." error={fieldError(problem, "name")} />
+          <Field id="new-description" label="Description" name="description" value={draft?.description ?? ""} />
+          <PermissionPicker caller={caller} catalogue={catalogue} chosen={draft?.permissions ?? []} idPrefix="new" other={draft?.other ?? ""} />
+          <button type="submit" class="primary">
+            Create role
+          </button>
+        </CreateCard>
       ) : null}
     </Layout>
   );

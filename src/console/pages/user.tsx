@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, Crumbs, Field, fieldError, Notice, Secret, StateBadge, When } from "../components";
+import { ActionButton, Alert, DetailHead, Field, fieldError, Notice, Secret, StateBadge, When } from "../components";
 import { Layout } from "../layout";
 import { mayGrant, type UserActions } from "../permissions-ui";
 import type { EventItem, SessionItem, User } from "../types";
@@ -52,15 +52,11 @@ export function UserPage(props: UserPageProps) {
   const base = `/console/users/${user.id}`;
   return (
     <Layout title={user.display_name} caller={caller} section="users">
-      <Crumbs href="/console/users" section="Users">
-        {user.display_name}
-      </Crumbs>
-      <div class="page-head">
-        <h1>{user.display_name}</h1>
+      <DetailHead href="/console/users" section="Users" title={user.display_name}>
         <StateBadge on={user.is_active} yes="Active" no="Inactive" />
         {user.is_managed ? <span class="badge">Managed</span> : null}
         {actions.self ? <span class="badge">You</span> : null}
-      </div>
+      </DetailHead>
       <Notice text={props.notice} />
       <Alert problem={props.problem} />
       {props.resetToken ? (

@@ -1,6 +1,6 @@
 import type { Problem } from "../api";
 import type { Caller } from "../caller";
-import { ActionButton, Alert, Crumbs, DataTable, EmptyRow, Field, fieldError, Notice, Secret, StateBadge, When } from "../components";
+import { ActionButton, Alert, CreateCard, DataTable, DetailHead, EmptyRow, Field, fieldError, Notice, Secret, StateBadge, When } from "../components";
 import { Layout } from "../layout";
 
 export interface Webhook {
@@ -67,17 +67,14 @@ export function WebhooksPage(props: { caller: Caller; webhooks: Webhook[] | null
         </DataTable>
       ) : null}
       {canWrite && !props.unavailable ? (
-        <section class="card" aria-labelledby="new-webhook-h">
-          <h2 id="new-webhook-h">New endpoint</h2>
-          <form method="post" action="/console/webhooks">
-            <Field label="URL" name="url" type="url" required error={fieldError(props.problem, "url")} />
-            <Field label="Events" name="events" hint={EventsHint} error={fieldError(props.problem, "events")} />
-            <Field label="Description" name="description" />
-            <button type="submit" class="primary">
-              Create endpoint
-            </button>
-          </form>
-        </section>
+        <CreateCard id="new-webhook-h" title="New endpoint" action="/console/webhooks">
+          <Field label="URL" name="url" type="url" required error={fieldError(props.problem, "url")} />
+          <Field label="Events" name="events" hint={EventsHint} error={fieldError(props.problem, "events")} />
+          <Field label="Description" name="description" />
+          <button type="submit" class="primary">
+            Create endpoint
+          </button>
+        </CreateCard>
       ) : null}
     </Layout>
   );
@@ -90,13 +87,9 @@ export function WebhookPage(props: { caller: Caller; webhook: Webhook; deliverie
   const canWrite = caller.can("webhooks:write");
   return (
     <Layout title={webhook.url} caller={caller} section="webhooks">
-      <Crumbs href="/console/webhooks" section="Webhooks">
-        {webhook.url}
-      </Crumbs>
-      <div class="page-head">
-        <h1>{webhook.url}</h1>
+      <DetailHead href="/console/webhooks" section="Webhooks" title={webhook.url}>
         <StateBadge on={webhook.enabled} yes="Enabled" no="Disabled" />
-      </div>
+      </DetailHead>
       <Notice text={props.notice} />
       <Alert problem={props.problem} />
       {props.secret ? <Secret id="webhook-secret" label="New signing secret (the previous one keeps signing for 24 hours)." value={props.secret} /> : null}
