@@ -183,7 +183,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a password
-         * @description Exactly one of email or username (case-insensitive), in the tenant named by id or slug. Every failure (unknown tenant or user, wrong password, inactive, managed, no password) gets the same 401 invalid_credentials body. After LOGIN_MAX_FAILURES failures for one account (default 5) or LOGIN_IP_MAX_FAILURES for one client address (CF-Connecting-IP, default 100) within LOGIN_WINDOW_SECONDS (default 15 minutes) the next attempts get 429 rate_limited with Retry-After; each lock-out lasts LOGIN_LOCKOUT_SECONDS · 2^(earlier lock-outs). A success clears the account's count. With a temporary password, password_change_required is true and the token is good for POST /v1/users/me/password alone.
+         * @description Exactly one of email or username (case-insensitive), in the tenant named by id or slug. Every failure (unknown tenant or user, wrong password, inactive, managed, no password) gets the same 401 invalid_credentials body. After LOGIN_MAX_FAILURES failures for one account (default 5) within LOGIN_WINDOW_SECONDS (default 15 minutes) the next attempts get 429 rate_limited with Retry-After, each lock-out lasting LOGIN_LOCKOUT_SECONDS · 2^(earlier lock-outs). One client address (CF-Connecting-IP) has a token bucket of failures: a burst of LOGIN_IP_MAX_FAILURES (default 100), then one more every LOGIN_IP_REFILL_SECONDS (default 864: 100 a day); an empty bucket answers 429 with Retry-After counting down to its next token. A success clears the account's count. With a temporary password, password_change_required is true and the token is good for POST /v1/users/me/password alone.
          */
         post: operations["postV1AuthToken"];
         delete?: never;
@@ -223,7 +223,7 @@ export interface paths {
         put?: never;
         /**
          * Ask for a password reset (no credentials)
-         * @description Always the same 202 body, whether or not the email exists. For a live, active, unmanaged user with this email who signs in with a password (users created without one, e.g. identity-provider users, get none this way; an admin can still issue one), a reset token (1 hour) is issued unless one is already active, and handed over as a password_reset.requested event { user_id, email, reset_token, expires_at } that the application's mailer reads from GET /v1/events. Rate-limited per email (5 requests) and per client address (LOGIN_IP_MAX_FAILURES), then 429 with Retry-After and a growing lock-out.
+         * @description Always the same 202 body, whether or not the email exists. For a live, active, unmanaged user with this email who signs in with a password (users created without one, e.g. identity-provider users, get none this way; an admin can still issue one), a reset token (1 hour) is issued unless one is already active, and handed over as a password_reset.requested event { user_id, email, reset_token, expires_at } that the application's mailer reads from GET /v1/events. Rate-limited per email (5 requests, then 429 with Retry-After and a growing lock-out) and per client address (the token bucket of sign-in: a burst of LOGIN_IP_MAX_FAILURES, one more every LOGIN_IP_REFILL_SECONDS, then 429 with Retry-After).
          */
         post: operations["postV1PasswordResets"];
         delete?: never;
@@ -3973,7 +3973,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "25fd54a920d282d216224595f08ba0d1d337d93061233d45a85acecb96747c8a";
+export const OPENAPI_SHA256 = "83060c473287daac0aa257df561a5d6a9e8f7c4e566d7bb67a2539993b0b7420";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [
