@@ -1,5 +1,4 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type * as schema from "./db/schema";
 import type { Principal } from "./auth/principal";
 import type { Caller, PendingSession } from "./auth/deferred";
 import type { KeyStore } from "./keys/key-store";
@@ -54,7 +53,7 @@ export interface Bindings {
 }
 
 /** A drizzle client; `$client` is the binding, or the request's D1 session (src/db/client.ts). */
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database | D1DatabaseSession };
+export type Db = DrizzleD1Database & { $client: D1Database | D1DatabaseSession };
 
 export interface Variables {
   db: Db;

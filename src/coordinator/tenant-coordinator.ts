@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
-import * as schema from "../db/schema";
+import { dbOver } from "../db/client";
 import type { Bindings, Db } from "../env";
 import {
   isTenantMarked,
@@ -35,7 +34,7 @@ export class TenantCoordinator extends DurableObject<Bindings> {
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.db = drizzle(env.DB, { schema });
+    this.db = dbOver(env.DB);
   }
 
   /**

@@ -34,8 +34,8 @@ export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): Mi
     if (!KEY_PATTERN.test(key)) {
       throw fieldError("Idempotency-Key", "Use 1–255 printable ASCII characters.", "invalid_idempotency_key");
     }
-    const db = c.var.db;
-    const p = c.var.principal;
+    const db = c.get("db");
+    const p = c.get("principal");
     const scope = `${p.kind}:${p.keyId ?? p.userId}:${p.tenantId ?? "-"}:${c.req.method} ${c.req.path}`;
     const fingerprint = await sha256Hex(canonicalJson(await c.req.text()));
     const now = Date.now();
@@ -52,9 +52,10 @@ export function idempotent({ omitFromReplay = [] }: IdempotencyOptions = {}): Mi
       .returning({ key: idempotencyKeys.key });
 
     if (claimed.length === 0) {
-      const prior = await db.query.idempotencyKeys.findFirst({
-        where: and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)),
-      });
+      const [prior] = await db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
       if (!prior) throw new ApiError("idempotency_key_in_progress", "Retry the request.");
       if (prior.fingerprint !== fingerprint) {
         throw new ApiError("idempotency_key_reused", "This Idempotency-Key was used with a different request body.");
