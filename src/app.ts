@@ -144,12 +144,12 @@ export function createApp() {
   app.onError((err, c) => {
     if (err instanceof ApiError) return problem(c, err);
     // D1 refusing a bookmark that passed our check is still the caller's bookmark: a 422.
-    if (c.var.bookmarkGiven && isBookmarkRefusal(err)) return problem(c, bookmarkRefused());
+    if (c.get("bookmarkGiven") && isBookmarkRefusal(err)) return problem(c, bookmarkRefused());
     if (err instanceof HTTPException && err.status === 400) {
       return problem(c, new ApiError("malformed_json", "The request body is not valid JSON."));
     }
-    console.error(JSON.stringify({ requestId: c.var.requestId, error: String(err), stack: (err as Error).stack }));
-    return problem(c, new ApiError("internal_error", `Something went wrong (request ${c.var.requestId}).`));
+    console.error(JSON.stringify({ requestId: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
+    return problem(c, new ApiError("internal_error", `Something went wrong (request ${c.get("requestId")}).`));
   });
 
   return app;
@@ -158,7 +158,7 @@ export function createApp() {
 function problem(c: Context<AppEnv>, err: ApiError): Response {
   const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...err.headers };
   if (err.status === 401 && !headers["WWW-Authenticate"]) headers["WWW-Authenticate"] = "Bearer";
-  if (c.var.requestId) headers["X-Request-Id"] = c.var.requestId;
+  if (c.get("requestId")) headers["X-Request-Id"] = c.get("requestId");
   return new Response(JSON.stringify(problemBody(err)), { status: err.status, headers });
 }
 

@@ -26,7 +26,7 @@ apiKeys.post(
   idempotent({ omitFromReplay: ["key"] }),
   jsonBody(CreateApiKeyBody),
   async (c) => {
-    const created = await createApiKey(c, c.var.principal, c.req.valid("json"));
+    const created = await createApiKey(c, c.get("principal"), c.req.valid("json"));
     c.header("Location", `/v1/api-keys/${created.id}`);
     // A key never changes, so its tag never goes stale (DELETE honours it with If-Match).
     c.header("ETag", apiKeyEtag(created.id));
@@ -43,7 +43,7 @@ apiKeys.get(
     responses: { 200: { description: "A page of keys", schema: ApiKeyList } },
   }),
   queryParams(ListApiKeysQuery),
-  async (c) => c.json(await listApiKeys(c, c.var.principal, c.req.valid("query"))),
+  async (c) => c.json(await listApiKeys(c, c.get("principal"), c.req.valid("query"))),
 );
 
 apiKeys.get(
@@ -56,7 +56,7 @@ apiKeys.get(
   }),
   pathParams(ApiKeyIdParam),
   async (c) => {
-    const key = await getApiKey(c, c.var.principal, c.req.valid("param").id);
+    const key = await getApiKey(c, c.get("principal"), c.req.valid("param").id);
     c.header("ETag", apiKeyEtag(key.id));
     return c.json(presentKey(key));
   },
@@ -73,7 +73,7 @@ apiKeys.delete(
   }),
   pathParams(ApiKeyIdParam),
   async (c) => {
-    await revokeApiKey(c, c.var.principal, c.req.valid("param").id);
+    await revokeApiKey(c, c.get("principal"), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

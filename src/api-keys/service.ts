@@ -81,7 +81,7 @@ export async function createApiKey(c: Context<AppEnv>, principal: Principal, inp
     ...(scope === null ? [] : roleGrantChecks(scope, roles)),
   ];
   const key = `${API_KEY_PREFIX}${randomSecret(SECRET_BITS)}`;
-  const insert = insertKeyIfRolesExist(c.var.db, {
+  const insert = insertKeyIfRolesExist(c.get("db"), {
     id: newId("key"),
     tenantId: scope,
     // The key goes when its creator is deleted; keys created by keys belong to the tenant.
@@ -109,7 +109,7 @@ function futureInstant(value: string | null | undefined): string | null {
 /** `GET /v1/api-keys`: the keys of the scope, oldest first, without secrets or hashes. */
 export async function listApiKeys(c: Context<AppEnv>, principal: Principal, input: PaginationInput) {
   requirePermission(principal, "api_keys:read");
-  const db = c.var.db;
+  const db = c.get("db");
   const scope = scopeOf(principal);
   const cursorScope = `api-keys:${scope ?? "platform"}`;
   const p = resolvePagination(input, cursorScope);
@@ -146,9 +146,9 @@ export async function revokeApiKey(c: Context<AppEnv>, principal: Principal, id:
   const row = await findKeyOr404(c, principal, id);
   assertIfMatch(c, apiKeyEtag(row.id));
   if (row.tenant_id !== null) {
-    assertCanGrant(principal, await existingGrants(c.var.db, row.tenant_id, JSON.parse(row.roles) as string[]));
+    assertCanGrant(principal, await existingGrants(c.get("db"), row.tenant_id, JSON.parse(row.roles) as string[]));
   }
-  if (!(await deleteKey(c.var.db, row.tenant_id, row.id))) throw notFound("API key");
+  if (!(await deleteKey(c.get("db"), row.tenant_id, row.id))) throw notFound("API key");
 }
 
 async function findKeyOr404(c: Context<AppEnv>, principal: Principal, id: string): Promise<ApiKeyRow> {
@@ -158,7 +158,7 @@ async function findKeyOr404(c: Context<AppEnv>, principal: Principal, id: string
       "The bootstrap key is the BOOTSTRAP_API_KEY secret of the deployment, not an API key the API manages: change the secret to revoke it.",
     );
   }
-  const row = await findKey(c.var.db, scopeOf(principal), id);
+  const row = await findKey(c.get("db"), scopeOf(principal), id);
   if (!row) throw notFound("API key");
   return row;
 }

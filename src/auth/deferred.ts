@@ -56,12 +56,12 @@ export async function readWithSession<R extends unknown[]>(
   c: Context<AppEnv>,
   statements: BatchItem<"sqlite">[],
 ): Promise<[Principal, R]> {
-  const pending = c.var.pendingSession;
+  const pending = c.get("pendingSession");
   if (!pending) {
-    const results = statements.length ? await batch(c.var.db, statements as [BatchItem<"sqlite">]) : [];
-    return [c.var.principal, results as unknown as R];
+    const results = statements.length ? await batch(c.get("db"), statements as [BatchItem<"sqlite">]) : [];
+    return [c.get("principal"), results as unknown as R];
   }
-  const [row, ...results] = await batch(c.var.db, [pending.statement(), ...statements]);
+  const [row, ...results] = await batch(c.get("db"), [pending.statement(), ...statements]);
   const principal = pending.settle(row);
   c.set("principal", principal);
   c.set("pendingSession", undefined);

@@ -43,9 +43,9 @@ export interface WriteCaller {
 }
 
 export function writeCaller(c: Context<AppEnv>): WriteCaller {
-  const pending = c.var.pendingSession;
+  const pending = c.get("pendingSession");
   if (pending) {
-    const { tenantId, userId } = c.var.caller;
+    const { tenantId, userId } = c.get("caller");
     return {
       tenantId,
       userId,
@@ -54,7 +54,7 @@ export function writeCaller(c: Context<AppEnv>): WriteCaller {
       session: { sessionId: pending.sessionId, checkedAt: pending.checkedAt },
     };
   }
-  return callerOf(c.var.principal);
+  return callerOf(c.get("principal"));
 }
 
 /** A resolved principal as a writer: its permissions are known in JS. */
@@ -67,7 +67,7 @@ export function callerOf(p: Principal): WriteCaller {
  * route defers it (the principal is not known yet), else that principal.
  */
 export const writerFor = (c: Context<AppEnv>, principal: Principal | undefined): WriteCaller =>
-  c.var.pendingSession || !principal ? writeCaller(c) : callerOf(principal);
+  c.get("pendingSession") || !principal ? writeCaller(c) : callerOf(principal);
 
 /** The tenant the write acts in (a platform principal must name one: 400, as `tenantOf`). */
 export const tenantIn = (caller: WriteCaller): string => (caller.principal ? tenantOf(caller.principal) : caller.tenantId!);
@@ -235,7 +235,7 @@ function refusal(checks: Check[], err: unknown): ApiError | undefined {
  * throws its problem, a constraint failure its 409 (src/lib/db-errors.ts), and nothing changes.
  */
 export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guard: Guard, statements: BatchItem<"sqlite">[]): Promise<R> {
-  const db = c.var.db;
+  const db = c.get("db");
   // Refusals known in JS before any that needs SQL are answered without a round trip.
   const firstInSql = guard.checks.findIndex((ch) => typeof ch.refuses !== "boolean");
   for (const ch of firstInSql < 0 ? guard.checks : guard.checks.slice(0, firstInSql)) {
@@ -243,7 +243,7 @@ export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guar
   }
   const checks = guard.checks.filter((ch) => ch.refuses !== false);
   const head = guardStatement(db, checks, guard);
-  const pending = guard.settlesPrincipal === false ? undefined : c.var.pendingSession;
+  const pending = guard.settlesPrincipal === false ? undefined : c.get("pendingSession");
   const before = [...(head ? [head] : []), ...(pending ? [pending.statement()] : [])];
   let results: unknown[];
   try {

@@ -22,11 +22,11 @@ function catalogueOf(roles: RoleItem[] | null): string[] {
 }
 
 async function renderRoles(c: ConsoleContext, extra: Partial<RolesPageProps> = {}, status = 200) {
-  const answer = await c.var.api.get<CursorList<RoleItem>>("/v1/roles?limit=500");
+  const answer = await c.get("api").get<CursorList<RoleItem>>("/v1/roles?limit=500");
   const roles = answer.ok ? answer.body.items : null;
   const problem = extra.problem ?? (answer.ok ? null : problemOf(answer));
   return c.html(
-    <RolesPage caller={c.var.caller} roles={roles} catalogue={catalogueOf(roles)} notice={noticeOf(c)} {...extra} problem={problem} />,
+    <RolesPage caller={c.get("caller")} roles={roles} catalogue={catalogueOf(roles)} notice={noticeOf(c)} {...extra} problem={problem} />,
     (answer.ok ? status : answer.status) as 200,
   );
 }
@@ -45,7 +45,7 @@ adminPages.post("/roles", async (c) => {
   const { permissions, other } = permissionsOf(form);
   const name = text(form, "name");
   const description = text(form, "description");
-  const answer = await c.var.api.call("POST", "/v1/roles", { body: { name, description: description || null, permissions } });
+  const answer = await c.get("api").call("POST", "/v1/roles", { body: { name, description: description || null, permissions } });
   if (!answer.ok) return renderRoles(c, { problem: problemOf(answer), draft: { name, description, permissions, other } }, answer.status);
   return redirectAfterWrite(c, "/console/roles?notice=role-created");
 });
@@ -53,7 +53,7 @@ adminPages.post("/roles", async (c) => {
 adminPages.post("/roles/:name", async (c) => {
   const form = await formOf(c);
   const description = text(form, "description");
-  const answer = await c.var.api.call("PATCH", `/v1/roles/${encodeURIComponent(c.req.param("name"))}`, {
+  const answer = await c.get("api").call("PATCH", `/v1/roles/${encodeURIComponent(c.req.param("name"))}`, {
     body: { description: description || null, permissions: permissionsOf(form).permissions },
   });
   if (!answer.ok) return renderRoles(c, { problem: problemOf(answer) }, answer.status);
@@ -61,7 +61,7 @@ adminPages.post("/roles/:name", async (c) => {
 });
 
 adminPages.post("/roles/:name/delete", async (c) => {
-  const answer = await c.var.api.call("DELETE", `/v1/roles/${encodeURIComponent(c.req.param("name"))}`);
+  const answer = await c.get("api").call("DELETE", `/v1/roles/${encodeURIComponent(c.req.param("name"))}`);
   if (!answer.ok) return renderRoles(c, { problem: problemOf(answer) }, answer.status);
   return redirectAfterWrite(c, "/console/roles?notice=role-deleted");
 });
@@ -69,10 +69,10 @@ adminPages.post("/roles/:name/delete", async (c) => {
 // --- API keys ----------------------------------------------------------------------------------
 
 async function renderKeys(c: ConsoleContext, extra: { created?: NewApiKey; problem?: ApiAnswer<unknown> } = {}, status = 200) {
-  const answer = await c.var.api.get<CursorList<ApiKeyItem>>("/v1/api-keys?limit=200");
+  const answer = await c.get("api").get<CursorList<ApiKeyItem>>("/v1/api-keys?limit=200");
   const problem = extra.problem ? problemOf(extra.problem) : answer.ok ? null : problemOf(answer);
   return c.html(
-    <ApiKeysPage caller={c.var.caller} keys={answer.ok ? answer.body.items : null} created={extra.created} problem={problem} notice={noticeOf(c)} />,
+    <ApiKeysPage caller={c.get("caller")} keys={answer.ok ? answer.body.items : null} created={extra.created} problem={problem} notice={noticeOf(c)} />,
     (answer.ok ? status : answer.status) as 200,
   );
 }
@@ -84,13 +84,13 @@ adminPages.post("/api-keys", async (c) => {
   const form = await formOf(c);
   const expires = text(form, "expires");
   const body = { name: text(form, "name"), roles: list(form, "roles"), ...(expires ? { expires_at: `${expires}T00:00:00Z` } : {}) };
-  const answer = await c.var.api.call<NewApiKey>("POST", "/v1/api-keys", { body });
+  const answer = await c.get("api").call<NewApiKey>("POST", "/v1/api-keys", { body });
   if (!answer.ok) return renderKeys(c, { problem: answer }, answer.status);
   return renderKeys(c, { created: answer.body }, 201);
 });
 
 adminPages.post("/api-keys/:id/revoke", async (c) => {
-  const answer = await c.var.api.call("DELETE", `/v1/api-keys/${encodeURIComponent(c.req.param("id"))}`);
+  const answer = await c.get("api").call("DELETE", `/v1/api-keys/${encodeURIComponent(c.req.param("id"))}`);
   if (!answer.ok) return renderKeys(c, { problem: answer }, answer.status);
   return redirectAfterWrite(c, "/console/api-keys?notice=key-revoked");
 });
@@ -103,13 +103,13 @@ adminPages.get("/events", async (c) => {
   const raw = c.req.query("type") ?? "";
   const type = (EVENT_TYPES as readonly string[]).includes(raw) ? raw : "";
   const page = Math.max(1, Number.parseInt(c.req.query("page") ?? "1", 10) || 1);
-  const window = await newestEvents(c.var.api, { type: type || undefined, page, pageSize: EVENTS_PER_PAGE });
+  const window = await newestEvents(c.get("api"), { type: type || undefined, page, pageSize: EVENTS_PER_PAGE });
   if (!("items" in window)) {
     return c.html(
-      <EventsPage caller={c.var.caller} types={EVENT_TYPES} type={type} events={null} page={1} pages={1} total={0} problem={problemOf(window)} />,
+      <EventsPage caller={c.get("caller")} types={EVENT_TYPES} type={type} events={null} page={1} pages={1} total={0} problem={problemOf(window)} />,
       window.status as 403,
     );
   }
-  return c.html(<EventsPage caller={c.var.caller} types={EVENT_TYPES} type={type} events={window.items} page={window.page} pages={window.pages} total={window.total} />);
+  return c.html(<EventsPage caller={c.get("caller")} types={EVENT_TYPES} type={type} events={window.items} page={window.page} pages={window.pages} total={window.total} />);
 });
 

@@ -39,7 +39,7 @@ export const list = (form: Record<string, string | string[]>, name: string) => {
 
 /** POST → 303 → GET, keeping the bookmark of the write for the page that follows. */
 export function redirectAfterWrite(c: ConsoleContext, to: string) {
-  saveBookmark(c, c.var.api?.bookmark);
+  saveBookmark(c, c.get("api")?.bookmark);
   return c.redirect(to, 303);
 }
 

@@ -14,8 +14,8 @@ const userPath = (id: string) => `/v1/users/${encodeURIComponent(id)}`;
 /** The user, their ETag and how many users they manage (page mode: the API counts). */
 async function loadTarget(c: ConsoleContext, id: string) {
   const [user, managed] = await Promise.all([
-    c.var.api.get<User>(userPath(id)),
-    c.var.api.get<CursorList<User>>(`/v1/users${query({ manager_id: id, page: 1, page_size: 1 })}`),
+    c.get("api").get<User>(userPath(id)),
+    c.get("api").get<CursorList<User>>(`/v1/users${query({ manager_id: id, page: 1, page_size: 1 })}`),
   ]);
   return { user, managedCount: managed.ok ? (managed.body.total ?? 0) : 0 };
 }
@@ -23,7 +23,7 @@ async function loadTarget(c: ConsoleContext, id: string) {
 deleteRoutes.get("/:id/delete", async (c) => {
   const { user, managedCount } = await loadTarget(c, c.req.param("id"));
   if (!user.ok) return notFound(c, user);
-  return c.html(<DeleteConfirmPage caller={c.var.caller} user={user.body} etag={user.headers.get("ETag") ?? ""} managedCount={managedCount} />);
+  return c.html(<DeleteConfirmPage caller={c.get("caller")} user={user.body} etag={user.headers.get("ETag") ?? ""} managedCount={managedCount} />);
 });
 
 /**
@@ -36,7 +36,7 @@ deleteRoutes.post("/:id/delete", async (c) => {
   const etag = text(await formOf(c), "etag");
   const { user, managedCount } = await loadTarget(c, id);
   if (!user.ok) return notFound(c, user);
-  const page = String(await (<DeleteProgressPage caller={c.var.caller} user={user.body} managedCount={managedCount} />).toString());
+  const page = String(await (<DeleteProgressPage caller={c.get("caller")} user={user.body} managedCount={managedCount} />).toString());
   const [head, tail] = page.split(PROGRESS_MARK) as [string, string];
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -44,7 +44,7 @@ deleteRoutes.post("/:id/delete", async (c) => {
   const work = (async () => {
     try {
       await writer.write(encoder.encode(head));
-      const answer = await c.var.api.call("DELETE", userPath(id), { headers: etag ? { "If-Match": etag } : {} });
+      const answer = await c.get("api").call("DELETE", userPath(id), { headers: etag ? { "If-Match": etag } : {} });
       // The list that follows reads at least this delete's state (the bookmark rides in the URL:
       // this page's cookies went out before the delete was sent).
       const after = answer.headers.get("X-Userplane-Bookmark");

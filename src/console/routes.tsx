@@ -61,13 +61,13 @@ const session: MiddlewareHandler<ConsoleEnv> = async function consoleSession(c, 
   const token = sessionToken(c);
   if (!token) return toSignIn(c);
   // `after`: a bookmark handed over in the URL where no cookie could carry it (a streamed delete).
-  c.set("api", c.var.api.as(token, c.req.query("after") || savedBookmark(c)));
+  c.set("api", c.get("api").as(token, c.req.query("after") || savedBookmark(c)));
   await next();
 };
 
 /** The signed-in user and their permissions; a temporary password must be changed first. */
 const signedIn: MiddlewareHandler<ConsoleEnv> = async function consoleCaller(c, next) {
-  const outcome = await loadCaller(c.var.api, { withRoles: /^\/console\/(users|api-keys)/.test(c.req.path) });
+  const outcome = await loadCaller(c.get("api"), { withRoles: /^\/console\/(users|api-keys)/.test(c.req.path) });
   if ("signIn" in outcome) {
     endSession(c);
     return toSignIn(c);
@@ -106,7 +106,7 @@ export function createConsole(api: ApiApp) {
     const tenant = text(form, "tenant");
     const login = text(form, "email");
     const next = safeNext(text(form, "next"));
-    const answer = await c.var.api.call<{ access_token: string; expires_in: number; password_change_required: boolean }>(
+    const answer = await c.get("api").call<{ access_token: string; expires_in: number; password_change_required: boolean }>(
       "POST",
       "/v1/auth/token",
       { body: { tenant, ...(login.includes("@") || !login ? { email: login } : { username: login }), password: secret(form, "password") } },
@@ -123,7 +123,7 @@ export function createConsole(api: ApiApp) {
   app.use("*", session);
 
   app.post("/sign-out", async (c) => {
-    await c.var.api.call("POST", "/v1/auth/logout");
+    await c.get("api").call("POST", "/v1/auth/logout");
     endSession(c);
     return c.redirect("/console/sign-in?notice=signed-out", 303);
   });
@@ -131,7 +131,7 @@ export function createConsole(api: ApiApp) {
   app.get("/password", (c) => c.html(<PasswordPage />));
   app.post("/password", async (c) => {
     const form = await formOf(c);
-    const answer = await c.var.api.call("POST", "/v1/users/me/password", {
+    const answer = await c.get("api").call("POST", "/v1/users/me/password", {
       body: { current_password: secret(form, "current_password"), new_password: secret(form, "new_password") },
     });
     if (answer.status === 401) {
@@ -151,7 +151,7 @@ export function createConsole(api: ApiApp) {
 
   app.notFound((c) =>
     c.html(
-      <Layout title="Not found" caller={c.var.caller}>
+      <Layout title="Not found" caller={c.get("caller")}>
         <h1>Not found</h1>
         <Alert problem="There is no console page at this address." />
       </Layout>,
@@ -161,7 +161,7 @@ export function createConsole(api: ApiApp) {
   app.onError((err, c) => {
     console.error(JSON.stringify({ console: c.req.path, error: String(err), stack: (err as Error).stack }));
     return c.html(
-      <Layout title="Something went wrong" caller={c.var.caller}>
+      <Layout title="Something went wrong" caller={c.get("caller")}>
         <h1>Something went wrong</h1>
         <Alert problem="The console could not show this page. Try again in a moment." />
       </Layout>,

@@ -15,7 +15,7 @@ export const userDetailPages = new Hono<ConsoleEnv>();
 
 const userPath = (id: string) => `/v1/users/${encodeURIComponent(id)}`;
 
-userDetailPages.get("/new", (c) => c.html(<NewUserPage caller={c.var.caller} draft={EMPTY_NEW_USER} idempotencyKey={crypto.randomUUID()} />));
+userDetailPages.get("/new", (c) => c.html(<NewUserPage caller={c.get("caller")} draft={EMPTY_NEW_USER} idempotencyKey={crypto.randomUUID()} />));
 
 /** Sent with an Idempotency-Key from the form, so a double submit creates one user. */
 userDetailPages.post("/new", async (c) => {
@@ -33,9 +33,9 @@ userDetailPages.post("/new", async (c) => {
   for (const key of ["email", "username", "first_name", "last_name"] as const) if (draft[key]) body[key] = draft[key];
   if (password) Object.assign(body, { password, temporary_password: draft.temporary });
   const key = text(form, "idempotency_key");
-  const answer = await c.var.api.call<User>("POST", "/v1/users", { body, headers: key ? { "Idempotency-Key": key } : {} });
+  const answer = await c.get("api").call<User>("POST", "/v1/users", { body, headers: key ? { "Idempotency-Key": key } : {} });
   if (!answer.ok) {
-    return c.html(<NewUserPage caller={c.var.caller} draft={draft} problem={problemOf(answer)} idempotencyKey={crypto.randomUUID()} />, answer.status as 422);
+    return c.html(<NewUserPage caller={c.get("caller")} draft={draft} problem={problemOf(answer)} idempotencyKey={crypto.randomUUID()} />, answer.status as 422);
   }
   return redirectAfterWrite(c, `/console/users/${answer.body.id}?notice=created`);
 });
@@ -44,8 +44,8 @@ userDetailPages.route("/", deleteRoutes);
 
 /** Everything the user's page shows, read together (sessions, events only when the caller may). */
 export async function loadUserPage(c: ConsoleContext, id: string): Promise<Omit<UserPageProps, "caller"> | ApiAnswer<unknown>> {
-  const api = c.var.api;
-  const caller = c.var.caller;
+  const api = c.get("api");
+  const caller = c.get("caller");
   const userAnswer = await api.get<User>(userPath(id));
   if (!userAnswer.ok) return userAnswer;
   const user = userAnswer.body;
@@ -78,12 +78,12 @@ async function renderUser(
   const loaded = await loadUserPage(c, id);
   if (isAnswer(loaded)) return notFound(c, loaded);
   const { status = 200, ...rest } = extra;
-  return c.html(<UserPage caller={c.var.caller} {...loaded} {...rest} notice={rest.problem ? null : noticeOf(c)} />, status as 200);
+  return c.html(<UserPage caller={c.get("caller")} {...loaded} {...rest} notice={rest.problem ? null : noticeOf(c)} />, status as 200);
 }
 
 export function notFound(c: ConsoleContext, answer: ApiAnswer<unknown>) {
   return c.html(
-    <MissingPage caller={c.var.caller} problem={problemOf(answer)} />,
+    <MissingPage caller={c.get("caller")} problem={problemOf(answer)} />,
     answer.status as 404,
   );
 }
@@ -110,10 +110,10 @@ userDetailPages.post("/:id", async (c) => {
     const problem: Problem = { status: 422, code: "validation_failed", title: "Invalid metadata", detail: metadata.error, errors: [{ path: "metadata", message: metadata.error, code: "invalid_json" }] };
     return renderUser(c, id, { problem, draft, status: 422 });
   }
-  const current = await c.var.api.get<User>(userPath(id));
+  const current = await c.get("api").get<User>(userPath(id));
   if (!current.ok) return notFound(c, current);
   const patch = profilePatch(current.body, draft, metadata.value, text(form, "roles_shown") === "1");
-  const answer = await c.var.api.call("PATCH", userPath(id), { body: patch, headers: { "If-Match": text(form, "etag") } });
+  const answer = await c.get("api").call("PATCH", userPath(id), { body: patch, headers: { "If-Match": text(form, "etag") } });
   if (answer.ok) return redirectAfterWrite(c, `/console/users/${id}?notice=saved`);
   // A stale form shows the user as stored now (with the 412's detail); other refusals keep what was typed.
   return renderUser(c, id, { problem: problemOf(answer), draft: answer.status === 412 ? undefined : draft, status: answer.status });
@@ -135,7 +135,7 @@ function profilePatch(user: User, draft: ProfileDraft, metadata: Record<string, 
 userDetailPages.post("/:id/status", async (c) => {
   const id = c.req.param("id");
   const active = text(await formOf(c), "active") === "true";
-  const answer = await c.var.api.call("PATCH", userPath(id), { body: { is_active: active } });
+  const answer = await c.get("api").call("PATCH", userPath(id), { body: { is_active: active } });
   if (!answer.ok) return renderUser(c, id, { problem: problemOf(answer), status: answer.status });
   return redirectAfterWrite(c, `/console/users/${id}?notice=${active ? "activated" : "deactivated"}`);
 });
@@ -144,7 +144,7 @@ userDetailPages.post("/:id/status", async (c) => {
 userDetailPages.post("/:id/reset-token", async (c) => {
   const id = c.req.param("id");
   const force = text(await formOf(c), "force") === "true";
-  const answer = await c.var.api.call<{ reset_token: string; expires_at: string }>("POST", `${userPath(id)}/password-resets`, { body: force ? { force: true } : {} });
+  const answer = await c.get("api").call<{ reset_token: string; expires_at: string }>("POST", `${userPath(id)}/password-resets`, { body: force ? { force: true } : {} });
   if (!answer.ok) {
     return renderUser(c, id, { problem: problemOf(answer), offerForcedReset: answer.status === 409, status: answer.status });
   }
@@ -153,14 +153,14 @@ userDetailPages.post("/:id/reset-token", async (c) => {
 
 userDetailPages.post("/:id/sessions/revoke", async (c) => {
   const id = c.req.param("id");
-  const answer = await c.var.api.call("DELETE", `${userPath(id)}/sessions`);
+  const answer = await c.get("api").call("DELETE", `${userPath(id)}/sessions`);
   if (!answer.ok) return renderUser(c, id, { problem: problemOf(answer), status: answer.status });
   return redirectAfterWrite(c, `/console/users/${id}?notice=sessions-revoked`);
 });
 
 userDetailPages.post("/:id/sessions/:sid/revoke", async (c) => {
   const { id, sid } = c.req.param();
-  const answer = await c.var.api.call("DELETE", `${userPath(id)}/sessions/${encodeURIComponent(sid)}`);
+  const answer = await c.get("api").call("DELETE", `${userPath(id)}/sessions/${encodeURIComponent(sid)}`);
   if (!answer.ok) return renderUser(c, id, { problem: problemOf(answer), status: answer.status });
   return redirectAfterWrite(c, `/console/users/${id}?notice=session-revoked`);
 });

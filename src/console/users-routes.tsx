@@ -29,14 +29,14 @@ function usersQuery(raw: Record<string, string>): UsersQuery {
 userPages.get("/", async (c) => {
   const q = usersQuery(c.req.query());
   const filters = { search: q.search, role: q.role, is_active: q.status === "" ? undefined : String(q.status === "active") };
-  const api = c.var.api;
+  const api = c.get("api");
   const [list, count] = await Promise.all([
     api.get<CursorList<User>>(`/v1/users${query({ ...filters, sort: q.sort, limit: PAGE_SIZE, cursor: c.req.query("cursor") })}`),
     api.get<CursorList<User>>(`/v1/users${query({ ...filters, page: 1, page_size: 1 })}`),
   ]);
   return c.html(
     <UsersPage
-      caller={c.var.caller}
+      caller={c.get("caller")}
       query={q}
       users={list.ok ? list.body.items : []}
       total={count.ok ? (count.body.total ?? null) : null}

@@ -11,12 +11,12 @@ export const webhookPages = new Hono<ConsoleEnv>();
 const hookPath = (id: string) => `/v1/webhooks/${encodeURIComponent(id)}`;
 
 async function renderList(c: ConsoleContext, extra: { created?: Webhook; problem?: Problem } = {}, status = 200) {
-  const answer = await c.var.api.get<CursorList<Webhook>>("/v1/webhooks?limit=100");
+  const answer = await c.get("api").get<CursorList<Webhook>>("/v1/webhooks?limit=100");
   // A 404 for the list itself: this deployment's API has no webhooks.
   const unavailable = answer.status === 404;
   const problem = extra.problem ?? (answer.ok || unavailable ? null : problemOf(answer));
   return c.html(
-    <WebhooksPage caller={c.var.caller} webhooks={answer.ok ? answer.body.items : null} unavailable={unavailable} created={extra.created} problem={problem} notice={noticeOf(c)} />,
+    <WebhooksPage caller={c.get("caller")} webhooks={answer.ok ? answer.body.items : null} unavailable={unavailable} created={extra.created} problem={problem} notice={noticeOf(c)} />,
     (answer.ok || unavailable ? status : answer.status) as 200,
   );
 }
@@ -31,19 +31,19 @@ webhookPages.post("/", async (c) => {
   const events = eventsOf(form);
   const description = text(form, "description");
   const body = { url: text(form, "url"), ...(events.length ? { events } : {}), ...(description ? { description } : {}) };
-  const answer = await c.var.api.call<Webhook>("POST", "/v1/webhooks", { body });
+  const answer = await c.get("api").call<Webhook>("POST", "/v1/webhooks", { body });
   if (!answer.ok) return renderList(c, { problem: problemOf(answer) }, answer.status);
   return renderList(c, { created: answer.body }, 201);
 });
 
 async function renderOne(c: ConsoleContext, id: string, extra: { secret?: string; problem?: Problem } = {}, status = 200) {
   const [hook, deliveries] = await Promise.all([
-    c.var.api.get<Webhook>(hookPath(id)),
-    c.var.api.get<CursorList<Delivery>>(`${hookPath(id)}/deliveries?limit=50`),
+    c.get("api").get<Webhook>(hookPath(id)),
+    c.get("api").get<CursorList<Delivery>>(`${hookPath(id)}/deliveries?limit=50`),
   ]);
-  if (!hook.ok) return c.html(<MissingPage caller={c.var.caller} problem={problemOf(hook)} section="webhooks" back="/console/webhooks" />, hook.status as 404);
+  if (!hook.ok) return c.html(<MissingPage caller={c.get("caller")} problem={problemOf(hook)} section="webhooks" back="/console/webhooks" />, hook.status as 404);
   return c.html(
-    <WebhookPage caller={c.var.caller} webhook={hook.body} deliveries={deliveries.ok ? deliveries.body.items : []} notice={noticeOf(c)} {...extra} />,
+    <WebhookPage caller={c.get("caller")} webhook={hook.body} deliveries={deliveries.ok ? deliveries.body.items : []} notice={noticeOf(c)} {...extra} />,
     status as 200,
   );
 }
@@ -61,27 +61,27 @@ webhookPages.post("/:id", async (c) => {
   const form = await formOf(c);
   const events = eventsOf(form);
   const body = { url: text(form, "url"), events: events.length ? events : ["*"], description: text(form, "description") || null };
-  return act(c, await c.var.api.call("PATCH", hookPath(c.req.param("id")), { body }), "webhook-saved");
+  return act(c, await c.get("api").call("PATCH", hookPath(c.req.param("id")), { body }), "webhook-saved");
 });
 
 webhookPages.post("/:id/enabled", async (c) => {
   const enabled = text(await formOf(c), "enabled") === "true";
-  return act(c, await c.var.api.call("PATCH", hookPath(c.req.param("id")), { body: { enabled } }), "webhook-saved");
+  return act(c, await c.get("api").call("PATCH", hookPath(c.req.param("id")), { body: { enabled } }), "webhook-saved");
 });
 
-webhookPages.post("/:id/test", async (c) => act(c, await c.var.api.call("POST", `${hookPath(c.req.param("id"))}/test`), "webhook-tested"));
+webhookPages.post("/:id/test", async (c) => act(c, await c.get("api").call("POST", `${hookPath(c.req.param("id"))}/test`), "webhook-tested"));
 
-webhookPages.post("/:id/delete", async (c) => act(c, await c.var.api.call("DELETE", hookPath(c.req.param("id"))), "webhook-deleted"));
+webhookPages.post("/:id/delete", async (c) => act(c, await c.get("api").call("DELETE", hookPath(c.req.param("id"))), "webhook-deleted"));
 
 webhookPages.post("/:id/deliveries/:delivery/retry", async (c) => {
   const { id, delivery } = c.req.param();
-  return act(c, await c.var.api.call("POST", `${hookPath(id)}/deliveries/${encodeURIComponent(delivery)}/retry`), "retried");
+  return act(c, await c.get("api").call("POST", `${hookPath(id)}/deliveries/${encodeURIComponent(delivery)}/retry`), "retried");
 });
 
 /** The new secret is in this answer only. */
 webhookPages.post("/:id/rotate-secret", async (c) => {
   const id = c.req.param("id");
-  const answer = await c.var.api.call<{ secret: string }>("POST", `${hookPath(id)}/rotate-secret`);
+  const answer = await c.get("api").call<{ secret: string }>("POST", `${hookPath(id)}/rotate-secret`);
   if (!answer.ok) return renderOne(c, id, { problem: problemOf(answer) }, answer.status);
   return renderOne(c, id, { secret: answer.body.secret });
 });

@@ -20,7 +20,7 @@ userDeletion.delete(
   }),
   pathParams(UserIdParam),
   async (c) => {
-    await deleteUser(c, c.var.principal, c.req.valid("param").id);
+    await deleteUser(c, c.get("principal"), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

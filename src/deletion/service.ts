@@ -17,7 +17,7 @@ const coordinator = (env: Bindings, tenantId: string) => env.COORDINATOR.get(env
  * so a retry after a crash completes the job.
  */
 export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: string): Promise<void> {
-  const db = c.var.db;
+  const db = c.get("db");
   const tenantId = tenantOf(principal);
   const targetId = id === "me" ? userOf(principal) : id;
   const target = await findVisibleUser(db, viewerOf(principal), targetId);
@@ -47,8 +47,8 @@ function assertMayDelete(principal: Principal, target: UserRow): void {
  * be the caller (or the caller must hold users:delete).
  */
 async function isMarkedDeleted(c: Context<AppEnv>, tenantId: string, id: string): Promise<boolean> {
-  const p = c.var.principal;
-  const row = await c.var.db.get<{ id: string }>(sql`SELECT id FROM users
+  const p = c.get("principal");
+  const row = await c.get("db").get<{ id: string }>(sql`SELECT id FROM users
     WHERE tenant_id = ${tenantId} AND id = ${id} AND deleted_at IS NOT NULL
       AND (${can(p, "users:delete") ? 1 : 0} = 1 OR id = ${p.userId} OR manager_id = ${p.userId})`);
   return row !== undefined;
@@ -61,7 +61,7 @@ export async function deleteTenant(env: Bindings, tenantId: string): Promise<voi
 
 /** A tenant whose delete started but did not finish: a retried DELETE completes it. */
 export async function resumeTenantDeletion(c: Context<AppEnv>, idOrSlug: string): Promise<boolean> {
-  const row = await c.var.db.get<{ id: string }>(sql`SELECT id FROM tenants
+  const row = await c.get("db").get<{ id: string }>(sql`SELECT id FROM tenants
     WHERE (id = ${idOrSlug} OR lower(slug) = lower(${idOrSlug})) AND deleted_at IS NOT NULL`);
   if (!row) return false;
   await coordinator(c.env, row.id).resume(row.id);

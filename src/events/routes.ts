@@ -88,7 +88,7 @@ events.get(
   }),
   queryParams(ListEventsQuery),
   async (c) => {
-    requirePermission(c.var.principal, "events:read");
-    return c.json(await listEvents(c.var.db, c.var.principal, c.req.valid("query")));
+    requirePermission(c.get("principal"), "events:read");
+    return c.json(await listEvents(c.get("db"), c.get("principal"), c.req.valid("query")));
   },
 );

@@ -34,8 +34,8 @@ function decodeCursor(cursor: string): string {
 export async function exportUsers(c: Context<AppEnv>, q: ExportInput): Promise<Response> {
   const limit = q.limit ?? DEFAULT_EXPORT_LIMIT;
   const after = q.cursor === undefined ? "" : decodeCursor(q.cursor);
-  const tenantId = c.var.pendingSession ? c.var.caller.tenantId : tenantOf(c.var.principal);
-  const [principal, [rows]] = await readWithSession<[ExportRow[]]>(c, [exportPage(c.var.db, tenantId, after, limit + 1)]);
+  const tenantId = c.get("pendingSession") ? c.get("caller").tenantId : tenantOf(c.get("principal"));
+  const [principal, [rows]] = await readWithSession<[ExportRow[]]>(c, [exportPage(c.get("db"), tenantId, after, limit + 1)]);
   requirePermission(principal, "users:read");
   if (q.include_credentials && !isPlatform(principal) && !can(principal, "*")) {
     throw forbidden("Only an owner (*) or a platform key may export password hashes.");

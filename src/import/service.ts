@@ -71,8 +71,8 @@ interface Round {
 }
 
 async function planRound(c: Context<AppEnv>, items: Item[], options: ImportOptions, refs: Map<string, string>, newUserId: () => string): Promise<Round> {
-  const db = c.var.db;
-  const tenantId = c.var.pendingSession ? c.var.caller.tenantId : tenantOf(c.var.principal);
+  const db = c.get("db");
+  const tenantId = c.get("pendingSession") ? c.get("caller").tenantId : tenantOf(c.get("principal"));
   const keys = lookupKeys(items, refs);
   const [principal, [existing, elsewhere, roles]] = await readWithSession<[LoadedRow[], { id: string }[], Pick<RoleRecord, "name" | "permissions">[]]>(c, [
     findTouchedUsers(db, tenantId, keys),
@@ -113,10 +113,10 @@ function lookupKeys(items: Item[], refs: Map<string, string>): LookupKeys {
 }
 
 async function write(c: Context<AppEnv>, { plan, principal, tenantId }: Round): Promise<void> {
-  const statements = importStatements(c.var.db, tenantId, plan.touched, actorOf(principal), isoNow());
+  const statements = importStatements(c.get("db"), tenantId, plan.touched, actorOf(principal), isoNow());
   if (statements.length === 0) return;
   try {
-    await batch(c.var.db, statements as [(typeof statements)[number], ...typeof statements]);
+    await batch(c.get("db"), statements as [(typeof statements)[number], ...typeof statements]);
   } catch (err) {
     if (isStale(err)) throw err;
     mapDbError(err);

@@ -21,7 +21,7 @@ signingKeys.post(
     },
   }),
   async (c) => {
-    if (!isPlatform(c.var.principal)) throw forbidden("Rotating signing keys needs a platform API key.");
+    if (!isPlatform(c.get("principal"))) throw forbidden("Rotating signing keys needs a platform API key.");
     return c.json({ keys: await rotateSigningKey(c.env) });
   },
 );

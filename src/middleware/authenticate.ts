@@ -73,7 +73,7 @@ export interface CredentialScope {
 
 const scopeOf = (c: Context<AppEnv>): CredentialScope => ({
   env: c.env,
-  db: c.var.db,
+  db: c.get("db"),
   namedTenant: c.req.header("X-Tenant") ?? c.req.query("tenant"),
 });
 

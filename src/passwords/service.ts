@@ -24,8 +24,8 @@ const currentPasswordError = (message: string, code: string) =>
  */
 export async function changeOwnPassword(c: Context<AppEnv>, input: ChangePasswordInput): Promise<void> {
   const env = c.env;
-  const db = c.var.db;
-  const p = c.var.principal;
+  const db = c.get("db");
+  const p = c.get("principal");
   const userId = userOf(p);
   const tenantId = tenantOf(p);
   if (input.new_password === input.current_password) {
@@ -67,12 +67,12 @@ export async function changeOwnPassword(c: Context<AppEnv>, input: ChangePasswor
  * visible (else 404); managed users and inactive users cannot sign in, so they get no token (409).
  */
 export async function issueResetForUser(c: Context<AppEnv>, id: string, input: IssueResetInput) {
-  const p = c.var.principal;
-  const target = await getVisibleUser(c.var.db, p, id === "me" ? userOf(p) : id);
+  const p = c.get("principal");
+  const target = await getVisibleUser(c.get("db"), p, id === "me" ? userOf(p) : id);
   if (target.id !== p.userId && !can(p, "users:write")) throw forbidden("Missing permission users:write.");
   if (target.is_managed) throw new ApiError("conflict", "Managed users cannot sign in and get no reset tokens.");
   if (!target.is_active) throw new ApiError("conflict", "The user is inactive and cannot sign in; activate them first.");
-  await assertCanActOnUser(c.var.db, p, target.tenant_id, target.id, "issue a reset token for");
+  await assertCanActOnUser(c.get("db"), p, target.tenant_id, target.id, "issue a reset token for");
   const result = await issueResetToken(
     c.env,
     target.tenant_id,

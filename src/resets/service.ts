@@ -44,7 +44,7 @@ export const ACCEPTED = {
  */
 export async function requestReset(c: Context<AppEnv>, input: { tenant: string; email: string }): Promise<void> {
   const env = c.env;
-  const db = c.var.db;
+  const db = c.get("db");
   const now = Date.now();
   const tenantId = await findTenantRef(db, input.tenant);
   const ip = clientAddress(c.req.raw.headers);
@@ -91,7 +91,7 @@ export async function confirmReset(c: Context<AppEnv>, token: string, password: 
   let written: { id: string }[];
   try {
     const newHash = await hashPassword(password, configuredParams(env));
-    [written] = await batch(c.var.db, setPasswordStatements(c.var.db, {
+    [written] = await batch(c.get("db"), setPasswordStatements(c.get("db"), {
       tenantId,
       userId: claim.userId,
       newHash,

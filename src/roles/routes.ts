@@ -42,7 +42,7 @@ roles.get(
     responses: { 200: { description: "A page of roles", schema: listOf(Role) } },
   }),
   queryParams(ListRolesQuery),
-  async (c) => c.json(await listRoles(c, c.var.principal, c.req.valid("query"))),
+  async (c) => c.json(await listRoles(c, c.get("principal"), c.req.valid("query"))),
 );
 
 roles.post(
@@ -56,7 +56,7 @@ roles.post(
   sessionInBatch(),
   idempotent(),
   jsonBody(CreateRoleBody),
-  async (c) => respondRole(c, await createRole(c, c.var.principal, c.req.valid("json")), 201),
+  async (c) => respondRole(c, await createRole(c, c.get("principal"), c.req.valid("json")), 201),
 );
 
 roles.get(
@@ -68,7 +68,7 @@ roles.get(
     responses: { 200: { description: "The role", schema: Role } },
   }),
   pathParams(RoleNameParam),
-  async (c) => respondRole(c, await getRole(c, c.var.principal, c.req.valid("param").name)),
+  async (c) => respondRole(c, await getRole(c, c.get("principal"), c.req.valid("param").name)),
 );
 
 roles.patch(
@@ -83,7 +83,7 @@ roles.patch(
   sessionInBatch(),
   pathParams(RoleNameParam),
   jsonBody(PatchRoleBody),
-  async (c) => respondRole(c, await patchRole(c, c.var.principal, c.req.valid("param").name, c.req.valid("json"))),
+  async (c) => respondRole(c, await patchRole(c, c.get("principal"), c.req.valid("param").name, c.req.valid("json"))),
 );
 
 roles.delete(
@@ -98,7 +98,7 @@ roles.delete(
   sessionInBatch(),
   pathParams(RoleNameParam),
   async (c) => {
-    await deleteRole(c, c.var.principal, c.req.valid("param").name);
+    await deleteRole(c, c.get("principal"), c.req.valid("param").name);
     return c.body(null, 204);
   },
 );
@@ -113,5 +113,5 @@ permissions.get(
     responses: { 200: { description: "Held", schema: PermissionCheckResult } },
   }),
   queryParams(PermissionCheckQuery),
-  (c) => c.json(checkPermission(c.var.principal, c.req.valid("query"))),
+  (c) => c.json(checkPermission(c.get("principal"), c.req.valid("query"))),
 );

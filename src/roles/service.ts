@@ -80,7 +80,7 @@ const ROLE_ORDER: SortTerm[] = [{ field: "name", desc: false }];
 /** `GET /v1/roles`: the tenant's built-in and custom roles, by name, in either pagination mode. */
 export async function listRoles(c: Context<AppEnv>, principal: Principal, input: PaginationInput) {
   requirePermission(principal, "roles:read");
-  const db = c.var.db;
+  const db = c.get("db");
   const tenantId = tenantOf(principal);
   const p = resolvePagination(input, `roles:${tenantId}`);
   const select = sql`SELECT tenant_id, name, description, permissions, is_builtin, created_at, updated_at, version
@@ -103,7 +103,7 @@ export async function listRoles(c: Context<AppEnv>, principal: Principal, input:
 /** A role of the caller's tenant, or 404 exactly as if it did not exist. */
 export async function getRole(c: Context<AppEnv>, principal: Principal, name: string): Promise<RoleRecord> {
   requirePermission(principal, "roles:read");
-  const role = await findRole(c.var.db, tenantOf(principal), name);
+  const role = await findRole(c.get("db"), tenantOf(principal), name);
   if (!role) throw notFound("Role");
   return role;
 }
@@ -119,7 +119,7 @@ export async function createRole(c: Context<AppEnv>, principal: Principal, input
     { refuses: isBuiltinRole(input.name), answer: () => builtinRole(input.name) },
     defineCheck(input.name, rowsOf(permissions)),
   ];
-  const insert = insertRole(c.var.db, tenantId, { name: input.name, description: input.description ?? null, permissions }, isoNow());
+  const insert = insertRole(c.get("db"), tenantId, { name: input.name, description: input.description ?? null, permissions }, isoNow());
   const [rows] = await writeGuarded<[RoleRecord[]]>(c, { caller, checks }, [insert]);
   return rows[0]!;
 }
@@ -157,7 +157,7 @@ export async function patchRole(c: Context<AppEnv>, principal: Principal, name: 
   // Taking a permission out of a role counts as much as adding one: both sets must be held.
   const touched = sql`SELECT value FROM json_each(cr.permissions) UNION SELECT value FROM json_each(${JSON.stringify(permissions ?? [])})`;
   const guard = customRoleGuard(c, caller, tenantId, name, [defineCheck(name, touched)]);
-  const update = updateRole(c.var.db, tenantId, name, { description: patch.description, permissions }, isoNow());
+  const update = updateRole(c.get("db"), tenantId, name, { description: patch.description, permissions }, isoNow());
   const [rows] = await writeGuarded<[RoleRecord[]]>(c, guard, [update]);
   return rows[0]!;
 }
@@ -176,7 +176,7 @@ export async function deleteRole(c: Context<AppEnv>, principal: Principal, name:
       answer: () => new ApiError("role_in_use", `Users or API keys hold the role "${name}"; take it from them first.`),
     },
   ]);
-  await writeGuarded(c, guard, [deleteRoleStatement(c.var.db, tenantId, name)]);
+  await writeGuarded(c, guard, [deleteRoleStatement(c.get("db"), tenantId, name)]);
 }
 
 const builtinRole = (name: string) =>

@@ -31,5 +31,5 @@ principal.get(
     tags: ["Auth"],
     responses: { 200: { description: "The principal", schema: PrincipalSchema } },
   }),
-  (c) => c.json(presentPrincipal(c.var.principal)),
+  (c) => c.json(presentPrincipal(c.get("principal"))),
 );

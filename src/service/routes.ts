@@ -20,7 +20,7 @@ service.get(
   }),
   async (c) => {
     try {
-      await c.var.db.run(sql`SELECT 1`);
+      await c.get("db").run(sql`SELECT 1`);
     } catch {
       throw new ApiError("service_unavailable", "The database does not answer.");
     }

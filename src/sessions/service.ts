@@ -36,7 +36,7 @@ const SESSION_ORDER = parseSort(undefined, ["created_at", "id"], "-created_at");
 async function sessionOwner(c: Context<AppEnv>, userId: string, permission: string): Promise<UserRow> {
   // Read together with the caller's own session check (one round trip, src/auth/deferred.ts).
   const target = await readVisibleUser(c, userId);
-  const p = c.var.principal;
+  const p = c.get("principal");
   if (target.id !== p.userId && !can(p, permission)) throw forbidden(`Missing permission ${permission}.`);
   return target;
 }
@@ -53,9 +53,9 @@ const present = (p: Principal) => (row: SessionRow) => ({
 
 /** `GET /v1/users/{id}/sessions`: the user's live sessions (self or users:read). */
 export async function listSessions(c: Context<AppEnv>, userId: string, q: PaginationInput) {
-  const db = c.var.db;
+  const db = c.get("db");
   const target = await sessionOwner(c, userId, "users:read");
-  const p = c.var.principal;
+  const p = c.get("principal");
   const scope = `sessions:${target.tenant_id}:${target.id}`;
   const pagination = resolvePagination(q, scope);
   const base = liveSessionsQuery(target.tenant_id, target.id, isoNow());
@@ -88,7 +88,7 @@ function revocationGuard(c: Context<AppEnv>, userId: string, more: Check[] = [])
 
 /** `DELETE /v1/users/{id}/sessions/{sid}` (self or sessions:write): 404 unless it is live and theirs. One round trip. */
 export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
-  const db = c.var.db;
+  const db = c.get("db");
   const header = c.req.header("If-Match");
   // No answer carries a session's tag, so only If-Match: * can match one.
   const { guard, scope } = revocationGuard(c, userId, [
@@ -103,5 +103,5 @@ export async function revokeSession(c: Context<AppEnv>, userId: string, sessionI
 /** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. One round trip. */
 export async function revokeAllSessions(c: Context<AppEnv>, userId: string): Promise<void> {
   const { guard, scope } = revocationGuard(c, userId);
-  await writeGuarded(c, guard, [...revokeSessionsStatements(c.var.db, scope, "revoked")]);
+  await writeGuarded(c, guard, [...revokeSessionsStatements(c.get("db"), scope, "revoked")]);
 }

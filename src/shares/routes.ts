@@ -64,9 +64,9 @@ shares.get(
   }),
   queryParams(ListSharesQuery),
   async (c) => {
-    const owner = userOf(c.var.principal);
-    const tenantId = tenantOf(c.var.principal);
-    const db = c.var.db;
+    const owner = userOf(c.get("principal"));
+    const tenantId = tenantOf(c.get("principal"));
+    const db = c.get("db");
     const p = resolvePagination(c.req.valid("query"), `shares:${tenantId}:${owner}`);
     const mine = sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner}`;
     if (p.mode === "page") {
@@ -105,7 +105,7 @@ shares.put(
       refuses: grantee === owner,
       answer: () => validationError([{ path: "user_id", message: "You cannot share with yourself.", code: "self_share" }]),
     };
-    const db = c.var.db;
+    const db = c.get("db");
     const now = isoNow();
     const scopes = JSON.stringify(c.req.valid("json").scopes);
     // With If-Match, the replace only happens to the share the tag was computed from. The tag
@@ -160,7 +160,7 @@ async function pinnedShare(
   const header = c.req.header("If-Match");
   if (header === undefined || header.trim() === "*") return undefined;
   const [, [row]] = await readWithSession<[ShareRow | undefined]>(c, [
-    c.var.db.get<ShareRow | undefined>(
+    c.get("db").get<ShareRow | undefined>(
       sql`SELECT grantee_id, owner_id, scopes, created_at, updated_at FROM shares WHERE tenant_id = ${tenantId} AND owner_id = ${owner} AND grantee_id = ${grantee}`,
     ),
   ]);
@@ -186,11 +186,11 @@ shares.delete(
   }),
   pathParams(ShareUserParam),
   async (c) => {
-    const owner = userOf(c.var.principal);
-    const tenantId = tenantOf(c.var.principal);
+    const owner = userOf(c.get("principal"));
+    const tenantId = tenantOf(c.get("principal"));
     const grantee = c.req.valid("param").user_id;
     const pinned = await pinnedShare(c, tenantId, owner, grantee);
-    const deleted = await c.var.db
+    const deleted = await c.get("db")
       .delete(sharesTable)
       .where(
         and(

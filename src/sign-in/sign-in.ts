@@ -95,7 +95,7 @@ function loginOf(input: TokenInput): Login {
  */
 export async function signIn(c: Context<AppEnv>, input: TokenInput): Promise<TokenPair> {
   const env = c.env;
-  const db = c.var.db;
+  const db = c.get("db");
   const login = loginOf(input);
   const now = Date.now();
   const found = await findCandidate(db, input.tenant, login);
@@ -160,7 +160,7 @@ async function tokenPair(
  */
 export async function refresh(c: Context<AppEnv>, presented: string): Promise<TokenPair> {
   const env = c.env;
-  const db = c.var.db;
+  const db = c.get("db");
   if (!isWellFormedRefreshToken(presented)) throw invalidRefreshToken();
   const hash = await sha256Hex(presented);
   const nowMs = Date.now();
@@ -198,9 +198,9 @@ export async function refresh(c: Context<AppEnv>, presented: string): Promise<To
 
 /** `POST /v1/auth/logout`: ends the session the bearer token belongs to. */
 export async function logout(c: Context<AppEnv>): Promise<void> {
-  const p = c.var.principal;
+  const p = c.get("principal");
   if (!p.sessionId || !p.userId || !p.tenantId) {
     throw new ApiError("forbidden", "Only a signed-in session can log out; API keys and external tokens have no session.");
   }
-  await batch(c.var.db, revokeSessionsStatements(c.var.db, { tenantId: p.tenantId, userId: p.userId, sessionId: p.sessionId }, "logout"));
+  await batch(c.get("db"), revokeSessionsStatements(c.get("db"), { tenantId: p.tenantId, userId: p.userId, sessionId: p.sessionId }, "logout"));
 }

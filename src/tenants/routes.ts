@@ -36,8 +36,8 @@ tenants.post(
   idempotent(),
   jsonBody(CreateTenantBody),
   async (c) => {
-    requirePlatform(c.var.principal);
-    return respondTenant(c, await createTenant(c, c.var.principal, c.req.valid("json")), 201);
+    requirePlatform(c.get("principal"));
+    return respondTenant(c, await createTenant(c, c.get("principal"), c.req.valid("json")), 201);
   },
 );
 
@@ -55,7 +55,7 @@ tenants.get(
   }),
   queryParams(ListTenantsQuery),
   async (c) => {
-    requirePlatform(c.var.principal);
+    requirePlatform(c.get("principal"));
     return c.json(await listTenants(c, c.req.valid("query")));
   },
 );
@@ -64,7 +64,7 @@ tenants.get(
   "/:id",
   describe({ summary: "Get a tenant (by id or slug)", tags, responses: { 200: { description: "The tenant", schema: Tenant } } }),
   pathParams(TenantIdParam),
-  async (c) => respondTenant(c, await getTenant(c, c.var.principal, c.req.valid("param").id)),
+  async (c) => respondTenant(c, await getTenant(c, c.get("principal"), c.req.valid("param").id)),
 );
 
 tenants.patch(
@@ -79,8 +79,8 @@ tenants.patch(
   pathParams(TenantIdParam),
   jsonBody(PatchTenantBody),
   async (c) => {
-    requirePlatform(c.var.principal);
-    return respondTenant(c, await patchTenant(c, c.var.principal, c.req.valid("param").id, c.req.valid("json")));
+    requirePlatform(c.get("principal"));
+    return respondTenant(c, await patchTenant(c, c.get("principal"), c.req.valid("param").id, c.req.valid("json")));
   },
 );
 
@@ -95,10 +95,10 @@ tenants.delete(
   }),
   pathParams(TenantIdParam),
   async (c) => {
-    requirePlatform(c.var.principal);
+    requirePlatform(c.get("principal"));
     const { id } = c.req.valid("param");
     if (await resumeTenantDeletion(c, id)) return c.body(null, 204);
-    const tenant = await getTenant(c, c.var.principal, id);
+    const tenant = await getTenant(c, c.get("principal"), id);
     expectedVersion(c, "ten", tenant.id, tenant.version);
     await deleteTenant(c.env, tenant.id);
     return c.body(null, 204);

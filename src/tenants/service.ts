@@ -30,7 +30,7 @@ export const tenantEtag = (t: TenantRow) => etagOf("ten", t.id, t.version);
 
 /** Creates a tenant with its built-in roles and, optionally, its first owner: one batch. */
 export async function createTenant(c: Context<AppEnv>, principal: Principal, input: CreateTenantInput) {
-  const db = c.var.db;
+  const db = c.get("db");
   const now = isoNow();
   const id = newId("ten");
   const owner = input.owner;
@@ -50,7 +50,7 @@ export async function createTenant(c: Context<AppEnv>, principal: Principal, inp
 }
 
 export async function getTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string) {
-  const tenant = await findTenant(c.var.db, idOrSlug);
+  const tenant = await findTenant(c.get("db"), idOrSlug);
   // A tenant principal sees its own tenant and nothing else.
   if (!tenant || (principal.kind !== "platform" && tenant.id !== principal.tenantId)) throw notFound("Tenant");
   return tenant;
@@ -75,7 +75,7 @@ const presentRaw = (r: RawTenant) => ({ id: r.id, slug: r.slug, name: r.name, cr
 
 /** Live tenants, oldest first, in either pagination mode. */
 export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
-  const db = c.var.db;
+  const db = c.get("db");
   const p = resolvePagination(input, "tenants");
   const select = sql`SELECT id, slug, name, created_at, updated_at FROM tenants WHERE deleted_at IS NULL`;
   if (p.mode === "page") {
@@ -99,7 +99,7 @@ export async function listTenants(c: Context<AppEnv>, input: PaginationInput) {
  * the last writer wins and concurrent patches never conflict.
  */
 export async function patchTenant(c: Context<AppEnv>, principal: Principal, idOrSlug: string, patch: { slug?: string; name?: string }) {
-  const db = c.var.db;
+  const db = c.get("db");
   const named = sql`(id = ${idOrSlug} OR lower(slug) = lower(${idOrSlug})) AND deleted_at IS NULL`;
   const foreign = principal.kind === "platform" ? sql`0` : sql`tt.id IS NOT ${principal.tenantId}`;
   const guard = {

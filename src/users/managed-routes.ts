@@ -26,10 +26,10 @@ managedUsers.post(
   idempotent(),
   jsonBody(CreateManagedUserBody),
   async (c) => {
-    const principal = c.var.principal;
+    const principal = c.get("principal");
     const managerId = userOf(principal);
     const tenantId = tenantOf(principal);
-    const db = c.var.db;
+    const db = c.get("db");
     const body = c.req.valid("json");
     const user = newUser(tenantId, body, null, [], principal, managerId);
     const [, created] = await guarded(() => batch(db, [createsUser(db, user), findVisibleUser(db, viewerOf(principal), user.id)]));

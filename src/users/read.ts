@@ -47,8 +47,8 @@ export function viewerOf(principal: Principal, opts: { includeManaged?: boolean;
  * the verified token; whether they hold users:read is decided by SQL in that same batch.
  */
 export function batchedViewer(c: Context<AppEnv>, opts: { includeManaged?: boolean; includeShared?: boolean } = {}): Viewer {
-  if (!c.var.pendingSession) return viewerOf(c.var.principal, opts);
-  const { tenantId, userId } = c.var.caller;
+  if (!c.get("pendingSession")) return viewerOf(c.get("principal"), opts);
+  const { tenantId, userId } = c.get("caller");
   return {
     tenantId,
     userId,
@@ -65,7 +65,7 @@ export function writerViewer(caller: WriteCaller): Viewer {
 
 /** `GET /v1/users`: one keyset (or page) query over exactly what the caller may see. */
 export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
-  const db = c.var.db;
+  const db = c.get("db");
   const viewer = batchedViewer(c, { includeManaged: q.include_managed, includeShared: q.include_shared });
   const filters = {
     search: q.search,
@@ -121,7 +121,7 @@ async function listScope(parts: unknown[]): Promise<string> {
 /** `me` is the caller (API keys and platform keys have no "me": 403). */
 export function targetOf(c: Context<AppEnv>, id: string): string {
   if (id !== "me") return id;
-  return c.var.pendingSession ? c.var.caller.userId! : userOf(c.var.principal);
+  return c.get("pendingSession") ? c.get("caller").userId! : userOf(c.get("principal"));
 }
 
 /**
@@ -130,12 +130,12 @@ export function targetOf(c: Context<AppEnv>, id: string): string {
  * holds users:read or sees it as self, managed or shared — exactly the visibility rule.
  */
 export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<UserRow> {
-  const pending = c.var.pendingSession;
+  const pending = c.get("pendingSession");
   if (id === "me" && pending) return readSelf(c, pending);
   const base = batchedViewer(c);
   const targetId = targetOf(c, id);
   const [principal, [row]] = await readWithSession<[UserRow | undefined]>(c, [
-    findVisibleUser(c.var.db, { ...base, tenantWide: true }, targetId),
+    findVisibleUser(c.get("db"), { ...base, tenantWide: true }, targetId),
   ]);
   if (!row || (row.access === "tenant" && !can(principal, "users:read"))) throw notFound("User");
   return row;
@@ -146,8 +146,8 @@ export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<U
  * through that session and settles the principal from the same row (a 401 when there is none).
  */
 async function readSelf(c: Context<AppEnv>, pending: PendingSession): Promise<UserRow> {
-  const { tenantId, userId } = c.var.caller;
-  const found = await selfThroughSession(c.var.db, { tenantId, userId: userId!, sessionId: pending.sessionId, checkedAt: pending.checkedAt });
+  const { tenantId, userId } = c.get("caller");
+  const found = await selfThroughSession(c.get("db"), { tenantId, userId: userId!, sessionId: pending.sessionId, checkedAt: pending.checkedAt });
   const principal = pending.settle(found && { ...found, roles: found.grants });
   const { grants: _, ...row } = found!;
   c.set("principal", principal);

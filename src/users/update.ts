@@ -60,7 +60,7 @@ export async function putUser(c: Context<AppEnv>, id: string, body: PutUserInput
 
 /** The batch of an edit: guard, then the change, then the user read back. */
 async function applyEdit(c: Context<AppEnv>, id: string, edit: Edit): Promise<UserRow> {
-  const db = c.var.db;
+  const db = c.get("db");
   const target = editTarget(c, id);
   const statements = [...changeStatements(db, target, edit), findVisibleUser(db, writerViewer(target.caller), target.targetId)];
   const results = await writeGuarded<unknown[]>(c, editChecks(c, target, edit), statements);

@@ -72,7 +72,7 @@ webhooks.post(
   idempotent({ omitFromReplay: ["secret"] }),
   webhookBody(CreateWebhookBody),
   async (c) => {
-    const { row, secret } = await createWebhook(c, c.var.principal, c.req.valid("json"));
+    const { row, secret } = await createWebhook(c, c.get("principal"), c.req.valid("json"));
     c.header("Location", `/v1/webhooks/${row.id}`);
     c.header("ETag", webhookEtag(row));
     return c.json({ ...presentWebhook(row), secret }, 201);
@@ -88,7 +88,7 @@ webhooks.get(
     responses: { 200: { description: "A page of endpoints", schema: WebhookList } },
   }),
   queryParams(ListQuery),
-  async (c) => c.json(await listWebhooks(c, c.var.principal, c.req.valid("query"))),
+  async (c) => c.json(await listWebhooks(c, c.get("principal"), c.req.valid("query"))),
 );
 
 webhooks.get(
@@ -101,7 +101,7 @@ webhooks.get(
   }),
   pathParams(WebhookIdParam),
   async (c) => {
-    const row = await getWebhook(c, c.var.principal, c.req.valid("param").id);
+    const row = await getWebhook(c, c.get("principal"), c.req.valid("param").id);
     c.header("ETag", webhookEtag(row));
     return c.json(presentWebhook(row));
   },
@@ -119,7 +119,7 @@ webhooks.patch(
   pathParams(WebhookIdParam),
   webhookBody(PatchWebhookBody),
   async (c) => {
-    const row = await patchWebhook(c, c.var.principal, c.req.valid("param").id, c.req.valid("json"));
+    const row = await patchWebhook(c, c.get("principal"), c.req.valid("param").id, c.req.valid("json"));
     c.header("ETag", webhookEtag(row));
     return c.json(presentWebhook(row));
   },
@@ -136,7 +136,7 @@ webhooks.delete(
   }),
   pathParams(WebhookIdParam),
   async (c) => {
-    await deleteWebhook(c, c.var.principal, c.req.valid("param").id);
+    await deleteWebhook(c, c.get("principal"), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );
@@ -150,7 +150,7 @@ webhooks.post(
     responses: { 200: { description: "The new secret", schema: RotatedSecret } },
   }),
   pathParams(WebhookIdParam),
-  async (c) => c.json(await rotateWebhookSecret(c, c.var.principal, c.req.valid("param").id)),
+  async (c) => c.json(await rotateWebhookSecret(c, c.get("principal"), c.req.valid("param").id)),
 );
 
 webhooks.post(
@@ -162,7 +162,7 @@ webhooks.post(
     responses: { 202: { description: "The queued delivery", schema: Delivery } },
   }),
   pathParams(WebhookIdParam),
-  async (c) => c.json(presentDelivery(await sendTestEvent(c, c.var.principal, c.req.valid("param").id)), 202),
+  async (c) => c.json(presentDelivery(await sendTestEvent(c, c.get("principal"), c.req.valid("param").id)), 202),
 );
 
 webhooks.get(
@@ -175,7 +175,7 @@ webhooks.get(
   }),
   pathParams(WebhookIdParam),
   queryParams(ListQuery),
-  async (c) => c.json(await listDeliveries(c, c.var.principal, c.req.valid("param").id, c.req.valid("query"))),
+  async (c) => c.json(await listDeliveries(c, c.get("principal"), c.req.valid("param").id, c.req.valid("query"))),
 );
 
 webhooks.post(
@@ -189,7 +189,7 @@ webhooks.post(
   pathParams(DeliveryIdParam),
   async (c) => {
     const { id, delivery_id } = c.req.valid("param");
-    return c.json(presentDelivery(await retryDelivery(c, c.var.principal, id, delivery_id)), 202);
+    return c.json(presentDelivery(await retryDelivery(c, c.get("principal"), id, delivery_id)), 202);
   },
 );
 

@@ -103,7 +103,7 @@ export async function createWebhook(c: Ctx, p: Principal, input: CreateWebhookIn
   await assertSecretKey(c.env);
   const id = newId("whk");
   const secret = newSigningSecret();
-  const row = await insertEndpoint(c.var.db, {
+  const row = await insertEndpoint(c.get("db"), {
     id,
     tenantId,
     url: input.url,
@@ -118,8 +118,8 @@ export async function createWebhook(c: Ctx, p: Principal, input: CreateWebhookIn
 export async function listWebhooks(c: Ctx, p: Principal, input: PaginationInput) {
   const tenantId = reader(p);
   return pagedList(c, input, `webhooks:${tenantId}`, ENDPOINT_ORDER, ENDPOINT_SORT, presentWebhook, {
-    list: (o) => listEndpointsStatement(c.var.db, tenantId, o),
-    count: () => countEndpointsStatement(c.var.db, tenantId),
+    list: (o) => listEndpointsStatement(c.get("db"), tenantId, o),
+    count: () => countEndpointsStatement(c.get("db"), tenantId),
   });
 }
 
@@ -135,7 +135,7 @@ async function pagedList<R extends Record<string, unknown>, T>(
 ) {
   const pg = resolvePagination(input, scope);
   if (pg.mode === "page") {
-    const [rows, count] = await batch(c.var.db, [
+    const [rows, count] = await batch(c.get("db"), [
       q.list({ order: orderBy(order, sort), limit: pg.pageSize, offset: (pg.page - 1) * pg.pageSize }),
       q.count(),
     ]);
@@ -150,7 +150,7 @@ async function pagedList<R extends Record<string, unknown>, T>(
 }
 
 async function endpointOr404(c: Ctx, tenantId: string, id: string): Promise<EndpointRow> {
-  const row = await findEndpoint(c.var.db, tenantId, id);
+  const row = await findEndpoint(c.get("db"), tenantId, id);
   if (!row) throw notFound("Webhook");
   return row;
 }
@@ -186,7 +186,7 @@ export async function patchWebhook(c: Ctx, p: Principal, id: string, input: Patc
     const pinned = expectedVersion(c, "whk", row.id, row.version);
     const changes = changesOf(row, input);
     if (Object.keys(changes).length === 0) return row;
-    const [updated] = await batch(c.var.db, updateEndpointStatements(c.var.db, tenantId, id, row.version, changes, isoNow()));
+    const [updated] = await batch(c.get("db"), updateEndpointStatements(c.get("db"), tenantId, id, row.version, changes, isoNow()));
     if (updated[0]) return updated[0];
     if (pinned !== undefined) throw preconditionFailed();
   }
@@ -197,7 +197,7 @@ export async function deleteWebhook(c: Ctx, p: Principal, id: string): Promise<v
   const tenantId = writer(p);
   const row = await endpointOr404(c, tenantId, id);
   const pinned = expectedVersion(c, "whk", row.id, row.version);
-  if (!(await deleteEndpoint(c.var.db, tenantId, id, pinned))) {
+  if (!(await deleteEndpoint(c.get("db"), tenantId, id, pinned))) {
     if (pinned !== undefined) throw preconditionFailed();
     throw notFound("Webhook");
   }
@@ -211,7 +211,7 @@ export async function rotateWebhookSecret(c: Ctx, p: Principal, id: string) {
   const secret = newSigningSecret();
   const now = Date.now();
   const row = await rotateEndpointSecret(
-    c.var.db,
+    c.get("db"),
     tenantId,
     id,
     await sealSecret(c.env, id, secret),
@@ -234,10 +234,10 @@ export async function sendTestEvent(c: Ctx, p: Principal, id: string) {
   const eventId = newId("evt");
   const payload = JSON.stringify({ id: eventId, type: TEST_EVENT_TYPE, created_at: now, tenant_id: tenantId, data: {} });
   const deliveryId = newId("whd");
-  const created = await insertTestDelivery(c.var.db, { id: deliveryId, tenantId, endpointId: id, eventId, payload, now });
+  const created = await insertTestDelivery(c.get("db"), { id: deliveryId, tenantId, endpointId: id, eventId, payload, now });
   if (!created) throw disabled();
   afterResponse(c, enqueue(c.env, deliverMessages([deliveryId])));
-  return (await findDelivery(c.var.db, tenantId, id, deliveryId))!;
+  return (await findDelivery(c.get("db"), tenantId, id, deliveryId))!;
 }
 
 /** `POST …/deliveries/{delivery_id}/retry`: one more attempt, now, of a delivery that is not pending. */
@@ -245,21 +245,21 @@ export async function retryDelivery(c: Ctx, p: Principal, id: string, deliveryId
   const tenantId = writer(p);
   const endpoint = await endpointOr404(c, tenantId, id);
   if (endpoint.enabled !== 1) throw disabled();
-  if (!(await claimManualRetry(c.var.db, tenantId, id, deliveryId, isoNow()))) {
-    const current = await findDelivery(c.var.db, tenantId, id, deliveryId);
+  if (!(await claimManualRetry(c.get("db"), tenantId, id, deliveryId, isoNow()))) {
+    const current = await findDelivery(c.get("db"), tenantId, id, deliveryId);
     if (!current) throw notFound("Delivery");
     if (current.status === "pending") throw new ApiError("delivery_pending", "The delivery is still pending: its next attempt is scheduled.");
     throw disabled();
   }
   afterResponse(c, enqueue(c.env, deliverMessages([deliveryId])));
-  return (await findDelivery(c.var.db, tenantId, id, deliveryId))!;
+  return (await findDelivery(c.get("db"), tenantId, id, deliveryId))!;
 }
 
 export async function listDeliveries(c: Ctx, p: Principal, id: string, input: PaginationInput) {
   const tenantId = reader(p);
   await endpointOr404(c, tenantId, id);
   return pagedList(c, input, `webhook-deliveries:${tenantId}:${id}`, DELIVERY_ORDER, DELIVERY_SORT, presentDelivery, {
-    list: (o) => listDeliveriesStatement(c.var.db, tenantId, id, o),
-    count: () => countDeliveriesStatement(c.var.db, tenantId, id),
+    list: (o) => listDeliveriesStatement(c.get("db"), tenantId, id, o),
+    count: () => countDeliveriesStatement(c.get("db"), tenantId, id),
   });
 }
