@@ -9,7 +9,7 @@ import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
  *
  * Why: the guards of a write and the user reads are SQL templates of a few hundred fragments, and
  * drizzle's general builder (an entity check per kind per fragment, a query object merged per
- * fragment, a tracing span) cost more CPU than everything else a create did in JS. This walk
+ * fragment, a tracing span) took a fifth of the worker's CPU profile of a create. This walk
  * gives the same text and parameters (test/sql-compile.test.ts compares the two).
  */
 export function compileTemplate(root: SQL): Query | undefined {
