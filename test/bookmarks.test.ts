@@ -160,4 +160,24 @@ describe("OpenAPI", () => {
     expect(doc.info.description).toContain("csrf_failed");
     expect(doc.info.description).toContain("X-Userplane-Bookmark");
   });
+
+  it("carries HMAC-SHA256 of D1's bookmark, truncated to 16 bytes, under the derived key, for many bookmarks in a row", async () => {
+    // The MAC is computed in JS with a reused state; WebCrypto is the reference, so bookmarks
+    // issued before and after any change to that code stay valid.
+    const secret = new TextEncoder().encode(`userplane-bookmark-v1:${env.BOOTSTRAP_API_KEY}`);
+    const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const reference = async (d1: string) => {
+      const tag = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(d1))).slice(0, 16);
+      return btoa(String.fromCharCode(...tag)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    };
+    const { ownerToken } = await createTenant();
+    for (let i = 0; i < 5; i++) {
+      const issued = (await api("GET", "/v1/users/me", { token: ownerToken })).headers.get(HEADER)!;
+      const [d1, tag] = issued.split(".") as [string, string];
+      expect(tag).toBe(await reference(d1));
+    }
+    for (const d1 of ["00000000-00000001-00000000-00000000000000000000000000000000", "0000abcd-ffffffff-00000001-0123456789abcdef0123456789abcdef"]) {
+      expect(issueBookmark(env, d1)).toBe(`${d1}.${await reference(d1)}`);
+    }
+  });
 });
