@@ -1,5 +1,5 @@
 import type { Bindings } from "../env";
-import { base64url, timingSafeEqual } from "../lib/crypto";
+import { base64url, timingSafeEqual, utf8 } from "../lib/crypto";
 import { validationError } from "../lib/errors";
 import { hmac, type _HMAC } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -45,7 +45,7 @@ function macsFor(env: Bindings) {
   const secret = `userplane-bookmark-v1:${env.BOOKMARK_SECRET ?? env.BOOTSTRAP_API_KEY ?? ""}`;
   let entry = macs.get(secret);
   if (!entry) {
-    entry = { keyed: hmac.create(sha256, new TextEncoder().encode(secret)) as Keyed, recent: new Map() };
+    entry = { keyed: hmac.create(sha256, utf8(secret)) as Keyed, recent: new Map() };
     macs.set(secret, entry);
   }
   return entry;
@@ -58,7 +58,7 @@ function mac(env: Bindings, d1Bookmark: string): string {
     // The copy keeps the keyed inner and outer state: one HMAC without re-deriving the key.
     const state = keyed._cloneInto(scratch);
     scratch = state;
-    state.update(new TextEncoder().encode(d1Bookmark)).digestInto(digest);
+    state.update(utf8(d1Bookmark)).digestInto(digest);
     tag = base64url(digest.subarray(0, 16));
     if (recent.size >= RECENT_MACS_MAX) recent.delete(recent.keys().next().value!);
     recent.set(d1Bookmark, tag);

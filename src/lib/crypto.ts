@@ -1,6 +1,9 @@
 /** Small crypto helpers shared by tokens, API keys and ETags. */
 const encoder = new TextEncoder();
 
+/** UTF-8 bytes of a string, through one encoder (hot paths encode on every request). */
+export const utf8 = (text: string): Uint8Array => encoder.encode(text);
+
 export function base64url(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);

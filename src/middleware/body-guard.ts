@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError, validationError } from "../lib/errors";
+import { utf8 } from "../lib/crypto";
 
 export interface BodyGuardOptions {
   /** Largest accepted body in bytes (the contract says 64 KiB). */
@@ -27,7 +28,8 @@ export function bodyGuard({ maxBytes: defaultMax, maxDepth, largerFor = {} }: Bo
     const declared = Number(c.req.header("Content-Length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes);
     const text = c.req.raw.body ? await c.req.text() : "";
-    if (new TextEncoder().encode(text).byteLength > maxBytes) throw tooLarge(maxBytes);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most bodies need no encoding to be measured.
+    if (text.length * 3 > maxBytes && utf8(text).byteLength > maxBytes) throw tooLarge(maxBytes);
     if (text.trim() === "") {
       // Many clients send Content-Type: application/json with no body; the validators then read
       // `{}` like for a request without a content type, instead of failing to parse "". Hono

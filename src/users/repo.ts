@@ -51,15 +51,14 @@ export interface Viewer {
 /** Every share scope, as the `share_scopes` of a user the viewer sees as self or manager. */
 export const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
 
-/** The users columns of a UserRow (the hash only as `has_password`), of the row `prefix` names. */
-const userColumns = (prefix: string) =>
-  sql.raw(
-    ["id", "tenant_id", "username", "email", "first_name", "last_name", "is_active", "is_managed", "manager_id",
-      "metadata", "external_id", `(${prefix}password_hash IS NOT NULL) AS has_password`, "password_change_required",
-      "created_at", "updated_at", "last_login_at", "version"]
-      .map((column) => (column.startsWith("(") ? column : prefix + column))
-      .join(", "),
-  );
+/** The users columns of a UserRow (the hash only as `has_password`) of the row aliased `u`; made once. */
+const USER_COLUMNS = sql.raw(
+  ["id", "tenant_id", "username", "email", "first_name", "last_name", "is_active", "is_managed", "manager_id",
+    "metadata", "external_id", "(u.password_hash IS NOT NULL) AS has_password", "password_change_required",
+    "created_at", "updated_at", "last_login_at", "version"]
+    .map((column) => (column.startsWith("(") ? column : `u.${column}`))
+    .join(", "),
+);
 
 /**
  * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
@@ -67,7 +66,7 @@ const userColumns = (prefix: string) =>
  */
 function selectUsers(viewer: Viewer, from: SQL = sql`users u`): SQL {
   const me = viewer.userId;
-  return sql`SELECT ${userColumns("u.")},
+  return sql`SELECT ${USER_COLUMNS},
       (SELECT json_group_array(role) FROM (SELECT ur.role FROM user_roles ur
          WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY ur.role)) AS roles,
       CASE WHEN u.id = ${me} THEN 'self' WHEN u.manager_id = ${me} THEN 'managed'
@@ -241,7 +240,7 @@ export interface SelfWithGrants extends InsertedUserRow {
  * the principal. No row: the session has ended.
  */
 export function selfThroughSession(db: Db, s: { tenantId: string; userId: string; sessionId: string; checkedAt: string }) {
-  return db.get<SelfWithGrants | undefined>(sql`SELECT ${userColumns("u.")}, ${rolesOfUser} AS grants
+  return db.get<SelfWithGrants | undefined>(sql`SELECT ${USER_COLUMNS}, ${rolesOfUser} AS grants
     ${liveSessionFrom(s.tenantId, s.userId, s.sessionId, s.checkedAt)}`);
 }
 
