@@ -17,20 +17,20 @@ export const BOOKMARK_HEADER = "X-Userplane-Bookmark";
  */
 const ISSUED = /^([0-9A-Za-z-]{1,128})\.([0-9A-Za-z_-]{22})$/;
 
+/** An HMAC-SHA256 state (noble's class; `hmac.create` types it through its TRet wrapper). */
+type Keyed = _HMAC<ReturnType<typeof sha256.create>>;
+
 /**
  * MACs by key secret, each with the MACs it made most recently. HMAC-SHA256 runs in JS
  * (@noble/hashes), synchronously: a bookmark goes out on every `/v1` answer, and WebCrypto's
  * promise round trip cost more than the hash of forty bytes. Reads of a quiet database hand out
  * the same bookmark again and again, so its MAC is remembered (a bounded FIFO).
  */
-/** An HMAC-SHA256 state (noble's class; `hmac.create` types it through its TRet wrapper). */
-type Keyed = _HMAC<ReturnType<typeof sha256.create>>;
 const macs = new Map<string, { keyed: Keyed; recent: Map<string, string> }>();
 /**
- * The keyed HMAC state each MAC starts from is copied into this one object, and the digest into
- * one buffer: `clone()` built a new HMAC, two hash states and their buffers per call, and paired
- * runs of get self spent 0.92x the CPU per request once that stopped. Safe to share: a MAC is
- * computed synchronously.
+ * Each MAC copies its key's HMAC state into this one object and digests into one buffer, where
+ * `clone()` built a new HMAC, two hash states and their buffers for every answer. Safe to share:
+ * a MAC is computed synchronously.
  */
 let scratch: Keyed | undefined;
 const digest = new Uint8Array(32);
@@ -56,9 +56,8 @@ function mac(env: Bindings, d1Bookmark: string): string {
   let tag = recent.get(d1Bookmark);
   if (tag === undefined) {
     // The copy keeps the keyed inner and outer state: one HMAC without re-deriving the key.
-    const state = keyed._cloneInto(scratch);
-    scratch = state;
-    state.update(utf8(d1Bookmark)).digestInto(digest);
+    scratch = keyed._cloneInto(scratch);
+    scratch.update(utf8(d1Bookmark)).digestInto(digest);
     tag = base64url(digest.subarray(0, 16));
     if (recent.size >= RECENT_MACS_MAX) recent.delete(recent.keys().next().value!);
     recent.set(d1Bookmark, tag);

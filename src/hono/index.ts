@@ -2,9 +2,9 @@
  * `userplane/hono`: protect a sibling Worker's routes with userplane.
  *
  *   app.use("*", userplane({ binding: "USERPLANE" }));      // or { baseUrl: "https://users.example.com" }
- *   app.get("/tasks", requirePermission("tasks:admin"), (c) => c.json(c.get("principal")));
+ *   app.get("/tasks", requirePermission("tasks:admin"), (c) => c.json(c.var.principal));
  *
- * `userplane()` reads `Authorization: Bearer <token | API key>` and sets `c.get("principal")` (the
+ * `userplane()` reads `Authorization: Bearer <token | API key>` and sets `c.var.principal` (the
  * shape of Workers RPC's `authenticate`, or null without an accepted credential);
  * `requirePermission()` answers 401 (no principal) or 403 (not held) as problem+json. A user who
  * must change a temporary password is refused (403 password_change_required) on every route but
@@ -22,7 +22,7 @@ export type { AuthenticatedPrincipal } from "../rpc/types";
 export interface UserplaneVariables {
   /** The caller, or null when the request carried no accepted credential. */
   principal: AuthenticatedPrincipal | null;
-  /** The credential it came with (to act as the caller: `env.USERPLANE.getUser(c.get("credential"), id)`). */
+  /** The credential it came with (to act as the caller: `env.USERPLANE.getUser(c.var.credential, id)`). */
   credential: string | null;
   /** How requirePermission asks about a permission (set by userplane()). */
   userplanePermission: (permission: string) => Promise<boolean>;
@@ -62,7 +62,7 @@ export type UserplaneOptions = BindingOptions | BaseUrlOptions;
 /** The one route a user with a temporary password may use (the API's own rule). */
 const PASSWORD_CHANGE = { method: "POST", path: "/v1/users/me/password" };
 
-/** Sets `c.get("principal")` (and `c.get("credential")`) from the request's bearer credential. */
+/** Sets `c.var.principal` (and `c.var.credential`) from the request's bearer credential. */
 export function userplane(options: UserplaneOptions): MiddlewareHandler<UserplaneEnv> {
   const verifier = "binding" in options ? bindingVerifier(options) : httpVerifier(options);
   return async function userplaneMiddleware(c, next) {
@@ -84,8 +84,8 @@ export function userplane(options: UserplaneOptions): MiddlewareHandler<Userplan
 export function requirePermission(permission: string): MiddlewareHandler<UserplaneEnv> {
   if (!PERMISSION_PATTERN.test(permission)) throw new TypeError(`requirePermission: "${permission}" is not resource:action`);
   return async function requirePermissionMiddleware(c, next) {
-    if (!c.get("principal")) return problem("unauthorized", "Authentication required.");
-    if (!(await c.get("userplanePermission")(permission))) return problem("forbidden", `Missing permission ${permission}.`);
+    if (!c.var.principal) return problem("unauthorized", "Authentication required.");
+    if (!(await c.var.userplanePermission(permission))) return problem("forbidden", `Missing permission ${permission}.`);
     await next();
   };
 }

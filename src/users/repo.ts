@@ -51,14 +51,10 @@ export interface Viewer {
 /** Every share scope, as the `share_scopes` of a user the viewer sees as self or manager. */
 export const ALL_SCOPES = JSON.stringify(SHARE_SCOPES);
 
-/** The users columns of a UserRow (the hash only as `has_password`) of the row aliased `u`; made once. */
-const USER_COLUMNS = sql.raw(
-  ["id", "tenant_id", "username", "email", "first_name", "last_name", "is_active", "is_managed", "manager_id",
-    "metadata", "external_id", "(u.password_hash IS NOT NULL) AS has_password", "password_change_required",
-    "created_at", "updated_at", "last_login_at", "version"]
-    .map((column) => (column.startsWith("(") ? column : `u.${column}`))
-    .join(", "),
-);
+/** The users columns of a UserRow (the hash only as `has_password`) of the row aliased `u`. */
+const USER_COLUMNS = sql.raw(`u.id, u.tenant_id, u.username, u.email, u.first_name, u.last_name, u.is_active,
+  u.is_managed, u.manager_id, u.metadata, u.external_id, (u.password_hash IS NOT NULL) AS has_password,
+  u.password_change_required, u.created_at, u.updated_at, u.last_login_at, u.version`);
 
 /**
  * The one SELECT behind every user read: the user, their roles, and how the viewer sees them.
