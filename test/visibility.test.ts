@@ -48,6 +48,19 @@ describe("GET /v1/users visibility", () => {
     expect(items).toHaveLength(5);
   });
 
+  it("sorts and pages a member's visible set as the sort asks, both ways, in both modes", async () => {
+    const s = await scene();
+    const key = (u: { last_name: string | null; email: string | null; id: string }) => `${(u.last_name ?? "").toLowerCase()}\u0000${u.id}`;
+    const ascending = await walk(s.alice.token, "limit=2&sort=last_name");
+    expect(ascending).toHaveLength(5);
+    expect(ascending.map(key)).toEqual([...ascending.map(key)].sort());
+    const descending = await walk(s.alice.token, "limit=2&sort=-last_name");
+    expect(descending.map((u) => u.id)).toEqual([...ascending].reverse().map((u) => u.id));
+    const second = await call("GET", "/v1/users?page=2&page_size=2&sort=-last_name", { token: s.alice.token });
+    expect(second.body.total).toBe(5);
+    expect(second.body.items.map((u: { id: string }) => u.id)).toEqual(descending.slice(2, 4).map((u) => u.id));
+  });
+
   it("honours include_managed and include_shared", async () => {
     const s = await scene();
     const noManaged = await walk(s.alice.token, "include_managed=false");

@@ -83,8 +83,8 @@ function visibility(viewer: Viewer): SQL {
   return sql`(${sql.join(parts, sql` OR `)})`;
 }
 
-const baseWhere = (viewer: Viewer) =>
-  sql`u.tenant_id = ${viewer.tenantId} AND u.deleted_at IS NULL AND ${visibility(viewer)}`;
+const baseWhere = (viewer: Viewer, visible = visibility(viewer)) =>
+  sql`u.tenant_id = ${viewer.tenantId} AND u.deleted_at IS NULL AND ${visible}`;
 
 export interface UserFilters {
   search?: string;
@@ -178,11 +178,48 @@ export interface ListQuery {
   offset?: number;
 }
 
+/**
+ * A page of users. A viewer with users:read walks the sort index (or the index its filter names)
+ * and stops at the page. A viewer without it reads from the set they may see (themselves, their
+ * managed users, those who shared with them) and sorts that set: walking the tenant's index and
+ * testing each row would cost the whole tenant whenever they see fewer users than a page. When
+ * the permission is decided in this same batch (src/auth/deferred.ts), both reads are in the
+ * statement and the permission sets the LIMIT of each: the one it refuses gets 0, and SQLite reads
+ * nothing for a LIMIT of 0 (the same test in its WHERE clause would be tried on every row it
+ * walks: test/rows-read.test.ts holds the statement to reading only the visible set).
+ */
 export function listUsersStatement(db: Db, q: ListQuery) {
-  const where = sql.join([baseWhere(q.viewer), ...q.conditions], sql` AND `);
-  return db.all<UserRow>(
-    sql`${selectUsers(q.viewer, q.source)} WHERE ${where} ORDER BY ${q.order} LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
-  );
+  const { tenantWide, userId } = q.viewer;
+  if (tenantWide === true || userId === null) return db.all<UserRow>(tenantList(q));
+  if (tenantWide === false) return db.all<UserRow>(visibleList(q, userId));
+  return db.all<UserRow>(sql`SELECT * FROM (${tenantList(q, tenantWide)})
+    UNION ALL SELECT * FROM (${visibleList(q, userId, sql`NOT ${tenantWide}`)})`);
+}
+
+/** The page's ORDER BY and LIMIT; a `when` that is false makes the LIMIT 0, which reads nothing. */
+const pageOf = (q: ListQuery, when?: SQL) =>
+  sql`ORDER BY ${q.order} LIMIT ${when ? sql`CASE WHEN ${when} THEN ${q.limit} ELSE 0 END` : q.limit} OFFSET ${q.offset ?? 0}`;
+
+function tenantList(q: ListQuery, when?: SQL): SQL {
+  const where = sql.join([baseWhere(q.viewer, when ? sql`1` : undefined), ...q.conditions], sql` AND `);
+  return sql`${selectUsers(q.viewer, q.source)} WHERE ${where} ${pageOf(q, when)}`;
+}
+
+function visibleList(q: ListQuery, me: string, when?: SQL): SQL {
+  const where = sql.join([sql`u.deleted_at IS NULL`, ...q.conditions], sql` AND `);
+  return sql`${selectUsers(q.viewer, visibleUsersSource(q.viewer, me))} WHERE ${where} ${pageOf(q, when)}`;
+}
+
+/**
+ * The users a viewer without users:read may see, as a source aliased `u`: the ids of the
+ * visibility rule (self, managed, shared with them) joined to their rows. CROSS JOIN keeps the
+ * id set as the outer loop, so each id costs one primary-key lookup.
+ */
+export function visibleUsersSource(viewer: Viewer, me: string): SQL {
+  const sets = [sql`SELECT ${me} AS id`];
+  if (viewer.includeManaged) sets.push(sql`SELECT id FROM users WHERE tenant_id = ${viewer.tenantId} AND manager_id = ${me}`);
+  if (viewer.includeShared) sets.push(sql`SELECT owner_id FROM shares WHERE tenant_id = ${viewer.tenantId} AND grantee_id = ${me}`);
+  return sql`(${sql.join(sets, sql` UNION `)}) v CROSS JOIN users u ON u.tenant_id = ${viewer.tenantId} AND u.id = v.id`;
 }
 
 /**

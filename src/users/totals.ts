@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../env";
-import { filterConditions, usersSource, type UserFilters, type Viewer } from "./repo";
+import { filterConditions, usersSource, visibleUsersSource, type UserFilters, type Viewer } from "./repo";
 
 /**
  * Page mode's `total` for `GET /v1/users`, exact and at the cost of its page rather than of the
@@ -49,11 +49,6 @@ function tenantWideTotal(tenantId: string, f: UserFilters): SQL {
 function visibleTotal(viewer: Viewer, f: UserFilters): SQL {
   const me = viewer.userId;
   if (me === null) return sql`0`;
-  const sets = [sql`SELECT ${me} AS id`];
-  if (viewer.includeManaged) sets.push(sql`SELECT id FROM users WHERE tenant_id = ${viewer.tenantId} AND manager_id = ${me}`);
-  if (viewer.includeShared) sets.push(sql`SELECT owner_id FROM shares WHERE tenant_id = ${viewer.tenantId} AND grantee_id = ${me}`);
   const where = sql.join([sql`u.deleted_at IS NULL`, ...filterConditions(f)], sql` AND `);
-  // CROSS JOIN keeps the visible set as the outer loop: each of its ids is one primary-key lookup.
-  return sql`(SELECT count(*) FROM (${sql.join(sets, sql` UNION `)}) v
-    CROSS JOIN users u ON u.tenant_id = ${viewer.tenantId} AND u.id = v.id WHERE ${where})`;
+  return sql`(SELECT count(*) FROM ${visibleUsersSource(viewer, me)} WHERE ${where})`;
 }
