@@ -38,7 +38,11 @@ export async function call<T = any>(method: string, path: string, opts: CallOpti
 
 let counter = 0;
 /** A slug no other test uses, so tests never share state. */
-export const uniqueSlug = (prefix = "t") => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+/**
+ * Digits only after the prefix: every owner's email carries its tenant's slug, and a base-36 stamp
+ * put random letters there that short search terms ("bo", "nn", "ok") hit now and then.
+ */
+export const uniqueSlug = (prefix = "t") => `${prefix}-${Date.now()}-${counter++}`;
 
 export interface TenantFixture {
   tenant: { id: string; slug: string; name: string };
