@@ -35,6 +35,8 @@ interface Seeded {
   tenantId: string;
   ownerToken: string;
   memberToken: string;
+  /** A seeded manager who is not an admin (see memberWhoManages). */
+  memberId: string;
   managerId: string;
   sampleUsername: string;
   sampleEmail: string;
@@ -84,10 +86,12 @@ async function seed(): Promise<Seeded> {
     statements.push(env.DB.prepare(`INSERT INTO user_roles (tenant_id, user_id, role) VALUES ${roles.slice(i, i + chunk).join(", ")}`));
   }
   for (let i = 0; i < statements.length; i += 20) await env.DB.batch(statements.slice(i, i + 20));
+  const memberId = (await memberWhoManages(t))!;
   return {
     tenantId: t,
     ownerToken: f.ownerToken,
-    memberToken: await tokenFor(t, (await memberWhoManages(t))!),
+    memberToken: await tokenFor(t, memberId),
+    memberId,
     managerId: id(0),
     sampleUsername: "USER4242",
     sampleEmail: "user4242@SEED.test",
@@ -233,13 +237,10 @@ async function visibleCount(filter: string): Promise<number> {
   if (filter === "search=ad") where.push("(lower(u.first_name) LIKE '%ad%' OR lower(u.last_name) LIKE '%ad%' OR lower(u.username) LIKE '%ad%' OR lower(u.email) LIKE '%ad%')");
   const sees = filter === "include_managed=false" ? "u.id = ?2" : "(u.id = ?2 OR u.manager_id = ?2)";
   const row = await env.DB.prepare(`SELECT count(*) AS n FROM users u WHERE u.tenant_id = ?1 AND ${sees} ${where.map((w) => `AND ${w}`).join(" ")}`)
-    .bind(s.tenantId, await memberId())
+    .bind(s.tenantId, s.memberId)
     .first<{ n: number }>();
   return row!.n;
 }
-
-let member: string | undefined;
-const memberId = async () => (member ??= await memberWhoManages(s.tenantId));
 
 describe("rows read by page 1 of the event feed and the tenant list", () => {
   it(`GET /v1/events at ${USERS.toLocaleString("en-US")} events, and GET /v1/tenants: the total reads a counter`, async () => {

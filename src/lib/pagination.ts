@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { base64url, fromBase64url } from "./crypto";
+import { base64url, fromBase64url, utf8 } from "./crypto";
 import { ApiError, validationError } from "./errors";
 
 /**
@@ -131,7 +131,7 @@ export function parseSort(raw: string | undefined, allowed: readonly string[], f
 export const sortKey = (terms: SortTerm[]) => terms.map((t) => (t.desc ? `-${t.field}` : t.field)).join(",");
 
 export function encodeCursor(state: CursorState): string {
-  return base64url(new TextEncoder().encode(JSON.stringify([state.sort, state.scope, state.dir, state.values])));
+  return base64url(utf8(JSON.stringify([state.sort, state.scope, state.dir, state.values])));
 }
 
 const invalidCursor = () =>

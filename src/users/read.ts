@@ -4,6 +4,7 @@ import { can, tenantOf, userOf, type Principal } from "../auth/principal";
 import { readWithSession, type PendingSession } from "../auth/deferred";
 import { tenantIn, type WriteCaller } from "../auth/guards";
 import { notFound } from "../lib/errors";
+import { sha256Hex } from "../lib/crypto";
 import {
   cursorPage,
   keysetCondition,
@@ -113,10 +114,8 @@ export async function listUsers(c: Context<AppEnv>, q: ListUsersInput) {
   return cursorPage(rows, pagination, terms, USER_SORT_FIELDS, scope, presentUserWithAccess);
 }
 
-async function listScope(parts: unknown[]): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(parts)));
-  return [...new Uint8Array(digest).slice(0, 9)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** The first 9 bytes of the SHA-256 of the parts, in hex. */
+const listScope = async (parts: unknown[]) => (await sha256Hex(JSON.stringify(parts))).slice(0, 18);
 
 /** `me` is the caller (API keys and platform keys have no "me": 403). */
 export function targetOf(c: Context<AppEnv>, id: string): string {
