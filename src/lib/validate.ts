@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { validator } from "hono/validator";
+import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
 import { ApiError, errorRegistry, type ErrorCode, type FieldError, validationError } from "./errors";
 import { docOf, recordDoc, type RouteDoc } from "../openapi/registry";
@@ -30,8 +30,8 @@ interface Spec {
   schema: z.ZodType;
 }
 
-/** Per request: every target's parsed value, once the route's validators have all passed. */
-const validated = new WeakMap<Context, Map<Target, unknown>>();
+/** Per request: the targets the route's first validator found valid (all of them, or it threw). */
+const validated = new WeakMap<Context, Set<Target>>();
 
 const TARGETS: readonly Target[] = ["param", "query", "json"];
 
@@ -79,37 +79,39 @@ async function rawValue(c: Context, target: Target): Promise<unknown> {
 }
 
 /**
- * Checks path, query and body of the route at once, so one 422 names every bad field of the
- * request, wherever it is; nothing runs between validators with half-checked input.
+ * Checks the rest of the route's path, query and body alongside the target the first validator
+ * parsed, so one 422 names every bad field of the request, wherever it is; nothing runs between
+ * validators with half-checked input.
  */
-async function validateRoute(c: Context, own: Spec, ownValue: unknown): Promise<Map<Target, unknown>> {
-  const all = routeSpecs(c).filter((spec) => spec.target !== own.target);
-  all.unshift(own);
-  const results = new Map<Target, unknown>();
+async function validateRoute(c: Context, own: Target, ownResult: ParseResult): Promise<void> {
+  const passed = new Set<Target>();
   const errors: FieldError[] = [];
-  for (const spec of all) {
-    const value = spec === own ? ownValue : await rawValue(c, spec.target);
-    const parsed = await spec.schema.safeParseAsync(value);
-    if (parsed.success) results.set(spec.target, parsed.data);
+  const record = (target: Target, parsed: ParseResult) => {
+    if (parsed.success) passed.add(target);
     else errors.push(...fieldErrors(parsed.error.issues));
+  };
+  record(own, ownResult);
+  for (const spec of routeSpecs(c)) {
+    if (spec.target !== own) record(spec.target, await spec.schema.safeParseAsync(await rawValue(c, spec.target)));
   }
   if (errors.length > 0) throw invalidRequest(errors);
-  validated.set(c, results);
-  return results;
+  validated.set(c, passed);
 }
 
+type ParseResult = { success: true } | { success: false; error: z.ZodError };
+
 /**
- * A validator with the one failure answer the API gives: a 422 problem naming every bad field
- * of the request (its path, query and body together). The schema is also recorded for the
- * OpenAPI document, so validation and docs never drift.
+ * `zValidator` with the one failure answer the API gives: a 422 problem naming every bad field
+ * of the request (its path, query and body together) instead of its raw 400. The first validator
+ * of a route checks all of the route's targets; the later ones find theirs already passed (their
+ * own parse of the same value gives the same data). The schema is also recorded for the OpenAPI
+ * document, so validation and docs never drift.
  */
 function validate<T extends z.ZodType, K extends Target>(target: K, schema: T) {
-  const spec: Spec = { target, schema };
-  const mw = validator(target, async (value, c): Promise<z.output<T>> => {
-    const earlier = validated.get(c);
-    const results = earlier?.has(target) ? earlier : await validateRoute(c, spec, value);
-    return results.get(target) as z.output<T>;
-  }) as MiddlewareHandler<
+  const mw = zValidator(target, schema, async (result, c) => {
+    if (result.success && validated.get(c)?.has(target)) return;
+    await validateRoute(c, target, result as ParseResult);
+  }) as unknown as MiddlewareHandler<
     AppEnv,
     string,
     { in: { [P in K]: z.input<T> }; out: { [P in K]: z.output<T> } }
