@@ -98,6 +98,12 @@ export async function userWithToken(tenantId: string, body: Record<string, unkno
   return { user, token: await tokenFor(tenantId, user.id) };
 }
 
+/** The millisecond an id was made at: its first 10 characters after the prefix, Crockford base32. */
+export function idTimeMs(id: string): number {
+  const digits = "0123456789abcdefghjkmnpqrstvwxyz";
+  return [...id.slice(id.indexOf("_") + 1, id.indexOf("_") + 11)].reduce((ms, ch) => ms * 32 + digits.indexOf(ch), 0);
+}
+
 /** Asserts the RFC 9457 shape and returns the problem body. */
 export async function expectProblem(res: Response, status: number, code: string) {
   const text = await res.text();

@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countTrips } from "./d1-counter";
-import { call, createTenant, createUser, PLATFORM_KEY } from "./helpers";
+import { call, createTenant, createUser, idTimeMs, PLATFORM_KEY } from "./helpers";
+import { idPattern } from "../src/lib/ids";
 import { createWebhook, deliveries, eventually, hook, installReceiver } from "./webhooks-receiver";
 
 beforeAll(installReceiver);
@@ -66,6 +67,18 @@ describe("what a receiver gets", () => {
     const since = feed.body.items.filter((e: { created_at: string }) => e.created_at >= endpoint.created_at);
     expect(since.length).toBe(feed.body.items.length - 1);
     await eventually(() => expect(h.received().map((r) => r.json.id).sort()).toEqual(since.map((e: { id: string }) => e.id).sort()));
+    // Every id, of events and of deliveries alike, has the id shape and sorts by the time it was made.
+    const made = (id: string, at: string) => Math.abs(idTimeMs(id) - Date.parse(at));
+    for (const e of since as { id: string; created_at: string }[]) {
+      expect(e.id).toMatch(idPattern("evt"));
+      expect(made(e.id, e.created_at), `${e.id} of ${e.created_at}`).toBeLessThan(5000);
+    }
+    const rows = await env.DB.prepare("SELECT id, created_at FROM webhook_deliveries WHERE endpoint_id = ?").bind(endpoint.id).all<{ id: string; created_at: string }>();
+    expect(rows.results).toHaveLength(since.length);
+    for (const d of rows.results) {
+      expect(d.id).toMatch(idPattern("whd"));
+      expect(made(d.id, d.created_at), `${d.id} of ${d.created_at}`).toBeLessThan(5000);
+    }
   });
 
   it("the events filter: only the named types are sent; * sends all", async () => {

@@ -3,6 +3,7 @@ import { batch } from "../db/batch";
 import type { Db } from "../env";
 import { newId } from "../lib/ids";
 import { isoNow } from "../lib/time";
+import { idPerRowSql } from "../db/ids";
 
 /**
  * Cascading deletes as bounded, idempotent steps. D1 itself is the work queue: a user marked
@@ -28,7 +29,7 @@ export async function markUserTreeDeleted(db: Db, tenantId: string, rootId: stri
   const [, marked] = await batch(db, [
     db.run(sql`${managedTree(tenantId, rootId)}
       INSERT INTO events (id, tenant_id, type, data, created_at)
-      SELECT 'evt_' || lower(hex(randomblob(13))), ${tenantId}, 'user.deleted',
+      SELECT ${idPerRowSql("evt", now)}, ${tenantId}, 'user.deleted',
              json_object('user_id', u.id, 'root_user_id', ${rootId}), ${now}
       FROM users u WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT id FROM tree) AND u.deleted_at IS NULL`),
     db.all<{ id: string }>(sql`${managedTree(tenantId, rootId)}

@@ -4,6 +4,7 @@ import type { Bindings, Db } from "../env";
 import { randomSecret, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { isoAfterSeconds, isoNow } from "../lib/time";
+import { idPerRowSql } from "../db/ids";
 
 /**
  * Sessions and their refresh tokens. A session is one sign-in; its access tokens name it (`sid`)
@@ -94,7 +95,7 @@ export function revokeSessionsStatements(db: Db, scope: RevokeScope, reason: Rev
   return [
     db.run(sql`UPDATE sessions SET revoked_at = ${now} WHERE ${scopeCondition(scope, "sessions")} AND revoked_at IS NULL`),
     db.run(sql`INSERT INTO events (id, tenant_id, type, data, created_at)
-      SELECT 'evt_' || lower(hex(randomblob(13))), s.tenant_id, 'session.revoked',
+      SELECT ${idPerRowSql("evt", now)}, s.tenant_id, 'session.revoked',
              json_object('user_id', s.user_id, 'session_id', s.id, 'reason', ${reason}), ${now}
       FROM sessions s WHERE ${scopeCondition(scope, "s")} AND s.revoked_at = ${now}
       ORDER BY s.created_at, s.id`),

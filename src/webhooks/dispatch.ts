@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { batch } from "../db/batch";
 import type { Db } from "../env";
 import { isoNow } from "../lib/time";
+import { idPerRowSql } from "../db/ids";
 
 /** Events fanned out per D1 batch; a dispatch run takes at most MAX_PASSES of them. */
 const CHUNK = 200;
@@ -21,7 +22,7 @@ function fanOutStep(db: Db, now: string) {
   return [
     db.all<{ id: string }>(sql`WITH chunk AS (${nextEvents})
       INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, kind, payload, status, next_attempt_at, created_at, updated_at)
-      SELECT 'whd_' || lower(hex(randomblob(13))), c.tenant_id, w.id, c.id, c.type, 'event',
+      SELECT ${idPerRowSql("whd", now)}, c.tenant_id, w.id, c.id, c.type, 'event',
         json_object('id', c.id, 'type', c.type, 'created_at', c.created_at, 'tenant_id', c.tenant_id, 'data', json(c.data)),
         'pending', ${now}, ${now}, ${now}
       FROM chunk c
