@@ -172,6 +172,7 @@ describe("POST /v1/webhooks/{id}/test", () => {
     const res = await call("POST", `/v1/webhooks/${endpoint.id}/test`, asPlatform(tenant.id));
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: expect.stringMatching(/^whd_/), event_type: "webhook.test", status: "pending", attempts: [] });
+    expect(res.headers.get("ETag"), "a single object carries an ETag").toMatch(/^"[^"]+"$/);
     await eventually(() => expect(h.received().length).toBe(1));
     const [got] = h.received();
     expect(got!.json).toEqual({ id: res.body.event_id, type: "webhook.test", created_at: expect.any(String), tenant_id: tenant.id, data: {} });
