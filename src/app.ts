@@ -10,6 +10,7 @@ import { authenticate } from "./middleware/authenticate";
 import { cors } from "./middleware/cors";
 import { dbSession } from "./middleware/db-session";
 import { bookmarkRefused, isBookmarkRefusal } from "./db/bookmark";
+import { sessionAnswersFirst } from "./auth/deferred";
 import { matchedRoutes } from "hono/route";
 import { allowedMethods } from "./lib/method-matcher";
 import { CachedTrieRouter } from "./lib/router";
@@ -141,18 +142,23 @@ export function createApp() {
     return problem(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
   });
 
-  app.onError((err, c) => {
-    if (err instanceof ApiError) return problem(c, err);
-    // D1 refusing a bookmark that passed our check is still the caller's bookmark: a 422.
-    if (c.get("bookmarkGiven") && isBookmarkRefusal(err)) return problem(c, bookmarkRefused());
-    if (err instanceof HTTPException && err.status === 400) {
-      return problem(c, new ApiError("malformed_json", "The request body is not valid JSON."));
-    }
+  app.onError(async (err, c) => {
+    const known = clientError(c, err);
+    if (known) return problem(c, await sessionAnswersFirst(c, known));
     console.error(JSON.stringify({ requestId: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
     return problem(c, new ApiError("internal_error", `Something went wrong (request ${c.get("requestId")}).`));
   });
 
   return app;
+}
+
+/** The problem a thrown error is for the caller, when it is theirs to fix (not a fault of ours). */
+function clientError(c: Context<AppEnv>, err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  // D1 refusing a bookmark that passed our check is still the caller's bookmark: a 422.
+  if (c.get("bookmarkGiven") && isBookmarkRefusal(err)) return bookmarkRefused();
+  if (err instanceof HTTPException && err.status === 400) return new ApiError("malformed_json", "The request body is not valid JSON.");
+  return undefined;
 }
 
 function problem(c: Context<AppEnv>, err: ApiError): Response {

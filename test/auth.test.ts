@@ -156,6 +156,10 @@ describe("POST /v1/auth/token", () => {
     const token = res.body.access_token;
     await expectProblem(await api("GET", "/v1/users/me", { token }), 403, "password_change_required");
     await expectProblem(await api("GET", "/v1/events", { token }), 403, "password_change_required");
+    // Bad input does not get past it either: the session's answer comes before the 422.
+    await expectProblem(await api("POST", "/v1/users", { token, body: {} }), 403, "password_change_required");
+    await expectProblem(await api("PATCH", "/v1/users/me", { token, body: { bogus: 1 } }), 403, "password_change_required");
+    await expectProblem(await api("GET", "/v1/users?limit=0", { token }), 403, "password_change_required");
     const change = await api("POST", "/v1/users/me/password", {
       token,
       body: { current_password: PASSWORD, new_password: "brand-new-pass-2" },
@@ -373,6 +377,10 @@ describe("POST /v1/auth/logout", () => {
     const res = await api("POST", "/v1/auth/logout", { token: pair.access_token });
     expect(res.status).toBe(204);
     await expectProblem(await api("GET", "/v1/users/me", { token: pair.access_token }), 401, "unauthorized");
+    // Bad input from the ended session is a 401 too, not a 422 that tells it the route's rules.
+    await expectProblem(await api("POST", "/v1/users", { token: pair.access_token, body: {} }), 401, "unauthorized");
+    await expectProblem(await api("PATCH", "/v1/users/me", { token: pair.access_token, body: { bogus: 1 } }), 401, "unauthorized");
+    await expectProblem(await api("GET", "/v1/users?limit=0&sort=nope", { token: pair.access_token }), 401, "unauthorized");
     await expectProblem(await api("POST", "/v1/auth/refresh", { body: { refresh_token: pair.refresh_token } }), 401, "invalid_refresh_token");
     // Another session of the same user lives on.
     expect((await api("GET", "/v1/users/me", { token: other.access_token })).status).toBe(200);

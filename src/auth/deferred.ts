@@ -4,6 +4,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import type { Principal } from "./principal";
+import { ApiError } from "../lib/errors";
 
 /**
  * One D1 round trip for authenticated reads. For routes marked `sessionInBatch()`, the
@@ -66,4 +67,20 @@ export async function readWithSession<R extends unknown[]>(
   c.set("principal", principal);
   c.set("pendingSession", undefined);
   return [principal, results as unknown as R];
+}
+
+/**
+ * The answer for an error raised while the session check was still pending (bad input, a check
+ * made in JS before the batch): a token whose session has ended, or that may only change its
+ * temporary password, gets that 401 or 403 first, as when the check runs up front. It costs a
+ * trip on this error path only; a 401 needs no session to tell.
+ */
+export async function sessionAnswersFirst(c: Context<AppEnv>, err: ApiError): Promise<ApiError> {
+  if (!c.get("pendingSession") || err.status === 401) return err;
+  try {
+    await readWithSession(c, []);
+  } catch (refusal) {
+    if (refusal instanceof ApiError) return refusal;
+  }
+  return err;
 }

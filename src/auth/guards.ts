@@ -249,6 +249,9 @@ export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guar
   try {
     results = await batch(db, [...before, ...statements] as [BatchItem<"sqlite">]);
   } catch (err) {
+    // The guard's session checks ran first, so its refusal (or a failure after them) already
+    // answers for the session: nothing is left pending for the error handler to check.
+    if (head && guard.caller.session) c.set("pendingSession", undefined);
     throw refusal(checks, err) ?? mapDbError(err);
   }
   if (pending) {
