@@ -64,6 +64,23 @@ describe("signing in with an imported password hash", () => {
     });
     expect(res.body.results[0]).toMatchObject({ status: "failed", errors: [expect.objectContaining({ path: "password_hash", code: "password_hash_too_costly" })] });
     expect(res.body.results[1].status).toBe("created");
+    // Only the cap bounds the settings: far beyond it is the same item failure, not a 422, and
+    // many rounds of little memory stay under it.
+    for (const [config, status] of [
+      [{ mem_cost: 60, rounds: 8 }, "failed"],
+      [{ mem_cost: 1, rounds: 65 }, "created"],
+    ] as const) {
+      const other = await call("POST", "/v1/users/import", {
+        ...asPlatform(tenant.id),
+        body: {
+          hash_config: { firebase_scrypt: { ...FIREBASE.config, ...config } },
+          users: [{ email: `f${config.rounds}@x.test`, password_hash: FIREBASE.hash, password_salt: FIREBASE.salt }],
+        },
+      });
+      expect(other.status, JSON.stringify(other.body)).toBe(200);
+      expect(other.body.results[0].status).toBe(status);
+      if (status === "failed") expect(other.body.results[0].errors[0].code).toBe("password_hash_too_costly");
+    }
   });
 
   it("a hash beyond the caps that reached the table anyway is never verified: the sign-in is a plain 401", async () => {

@@ -44,7 +44,7 @@ export const firebaseHashes: HashFamily<FirebaseScrypt> = {
     if (!m) return null;
     const [rounds, memCost] = [positiveInt(m[1]), positiveInt(m[2])];
     const [signerKey, saltSeparator, salt, hash] = [m[3], m[4], m[5], m[6]].map((p) => decodeBase64(p!));
-    if (!rounds || !memCost || memCost > 40 || !signerKey || !saltSeparator || !salt || !hash) return null;
+    if (!rounds || !memCost || !signerKey || !saltSeparator || !salt || !hash) return null;
     return { rounds, memCost, signerKey, saltSeparator, salt, hash };
   },
   tooCostly: ({ rounds, memCost }) =>
