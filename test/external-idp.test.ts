@@ -97,6 +97,8 @@ describe("external identity provider tokens", () => {
     const t = await externalUser();
     const other = await createTenant();
     await expectProblem(await api("GET", "/v1/users/me", { token: await mint("idp|nobody", t.tenant.id) }), 401, "unauthorized");
+    // Unique ignoring case, but matched exactly: a provider's subject differing in case is another subject.
+    await expectProblem(await api("GET", "/v1/users/me", { token: await mint(t.externalId.toUpperCase(), t.tenant.id) }), 401, "unauthorized");
     await expectProblem(await api("GET", "/v1/users/me", { token: await mint(t.externalId, other.tenant.id) }), 401, "unauthorized");
     await expectProblem(await api("GET", "/v1/users/me", { token: await mint(t.externalId, "no-such-tenant") }), 401, "unauthorized");
     const off = await api("PATCH", `/v1/users/${t.user.id}`, { token: t.ownerToken, body: { is_active: false } });

@@ -187,7 +187,7 @@ describe("POST /v1/users/import: conflicts", () => {
     const { tenant } = await createTenant();
     await createUser(tenant.id, { email: "Taken@x.test", username: "taken", external_id: "ext-taken" });
     const res = await importUsers(tenant.id, {
-      users: [{ email: "taken@X.test" }, { username: "TAKEN" }, { external_id: "ext-taken" }, { email: "free@x.test" }],
+      users: [{ email: "taken@X.test" }, { username: "TAKEN" }, { external_id: "EXT-Taken" }, { email: "free@x.test" }],
     });
     expect(res.body).toMatchObject({ created: 1, failed: 3 });
     expect(res.body.results.slice(0, 3).map((r: { errors: { path: string; code: string }[] }) => r.errors[0])).toEqual([
@@ -214,6 +214,12 @@ describe("POST /v1/users/import: conflicts", () => {
     expect(updated.body).toMatchObject({ created: 1, updated: 1 });
     const user = await call("GET", `/v1/users/${updated.body.results[0].id}`, asPlatform(third.tenant.id));
     expect(user.body).toMatchObject({ email: "DUP@x.test", first_name: "Two" });
+
+    // External ids too, ignoring case.
+    const fourth = await createTenant();
+    const ext = await importUsers(fourth.tenant.id, { users: [{ external_id: "idp|Ab" }, { external_id: "IDP|aB" }] });
+    expect(ext.body.results.map((r: { status: string }) => r.status)).toEqual(["created", "failed"]);
+    expect(ext.body.results[1].errors[0]).toMatchObject({ path: "external_id", code: "conflict" });
   });
 
   it("on_conflict update changes only the given fields (null clears), replaces roles and metadata, and records user.updated", async () => {

@@ -124,12 +124,21 @@ describe("POST /v1/users", () => {
     for (const [body, path] of [
       [{ email: "DUP@X.TEST" }, "email"],
       [{ username: "dUPE" }, "username"],
-      [{ external_id: "ext-dup" }, "external_id"],
+      [{ external_id: "EXT-Dup" }, "external_id"],
     ] as const) {
       const problem = await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body }), 409, "conflict");
       expect(problem.errors?.[0]?.path).toBe(path);
     }
     expect(await countUsers(tenant.id)).toBe(2);
+    // A PATCH meets the same rule; changing only the case of one's own id is no conflict.
+    const other = await createUser(tenant.id, { email: "other@x.test" });
+    const taken = await api("PATCH", `/v1/users/${other.id}`, { ...asPlatform(tenant.id), body: { external_id: "EXT-DUP" } });
+    expect((await expectProblem(taken, 409, "conflict")).errors?.[0]?.path).toBe("external_id");
+    const own = await createUser(tenant.id, { external_id: "mine" });
+    expect((await call("PATCH", `/v1/users/${own.id}`, { ...asPlatform(tenant.id), body: { external_id: "MINE" } })).body.external_id).toBe("MINE");
+    // SQLite folds only A–Z, so cased letters beyond it are refused, as in usernames.
+    const problem = await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body: { external_id: "Éric" } }), 422, "validation_failed");
+    expect(problem.errors?.[0]?.path).toBe("external_id");
   });
 
   it("usernames with cased letters outside A–Z are refused (uniqueness could not ignore their case)", async () => {

@@ -94,7 +94,7 @@ export async function findExternalPrincipal(
   const row = await db.get<RawPrincipalRow>(sql`
     SELECT u.id, u.tenant_id, u.password_change_required, ${rolesOfUser} AS roles
     FROM tenants t
-    JOIN users u ON u.tenant_id = t.id AND u.external_id = ${externalId}
+    JOIN users u ON u.tenant_id = t.id AND lower(u.external_id) = lower(${externalId}) AND u.external_id = ${externalId}
     WHERE (t.id = ${tenant} OR lower(t.slug) = lower(${tenant})) AND t.deleted_at IS NULL
       AND u.deleted_at IS NULL AND u.is_active = 1 AND u.is_managed = 0`);
   return toPrincipalRow(row);

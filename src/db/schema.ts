@@ -65,7 +65,7 @@ export const users = sqliteTable(
     uniqueIndex("users_tenant_id_uq").on(t.tenantId, t.id),
     uniqueIndex("users_email_uq").on(t.tenantId, sql`lower(${t.email})`),
     uniqueIndex("users_username_uq").on(t.tenantId, sql`lower(${t.username})`).where(sql`lower(${t.username}) IS NOT NULL`),
-    uniqueIndex("users_external_id_uq").on(t.tenantId, t.externalId).where(sql`${t.externalId} IS NOT NULL`),
+    uniqueIndex("users_external_id_uq").on(t.tenantId, sql`lower(${t.externalId})`).where(sql`lower(${t.externalId}) IS NOT NULL`),
     index("users_created_idx").on(t.tenantId, t.createdAt, t.id),
     index("users_manager_idx").on(t.tenantId, t.managerId).where(sql`${t.managerId} IS NOT NULL`),
     index("users_sort_username_idx").on(t.tenantId, sql`coalesce(lower(${t.username}), '')`, t.id),

@@ -74,12 +74,12 @@ const fail = (path: string, message: string, code: string): never => {
 const IDENTITY_FIELDS = ["email", "username", "external_id"] as const;
 type IdentityField = (typeof IDENTITY_FIELDS)[number];
 
-/** The unique keys a user holds: email and username ignoring case, external id and id exactly. */
+/** The unique keys a user holds: email, username and external id ignoring case, id exactly. */
 function keysOf(u: Pick<UserState, IdentityField | "id">): [string, IdentityField | "id"][] {
   const keys: [string, IdentityField | "id"][] = [[`i:${u.id}`, "id"]];
   if (u.email) keys.push([`e:${u.email.toLowerCase()}`, "email"]);
   if (u.username) keys.push([`u:${u.username.toLowerCase()}`, "username"]);
-  if (u.external_id) keys.push([`x:${u.external_id}`, "external_id"]);
+  if (u.external_id) keys.push([`x:${u.external_id.toLowerCase()}`, "external_id"]);
   return keys;
 }
 

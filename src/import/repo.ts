@@ -36,7 +36,7 @@ export function findTouchedUsers(db: Db, tenantId: string, keys: LookupKeys) {
       u.created_at, u.last_login_at, u.version, (u.deleted_at IS NOT NULL) AS deleted, ${rolesOfU}
     FROM users u
     WHERE u.tenant_id = ${tenantId} AND (lower(u.email) IN ${each(keys.emails)} OR lower(u.username) IN ${each(keys.usernames)}
-      OR u.external_id IN ${each(keys.externalIds)} OR u.id IN ${each(keys.ids)})`);
+      OR lower(u.external_id) IN ${each(keys.externalIds)} OR u.id IN ${each(keys.ids)})`);
 }
 
 /** Of `ids`, those another tenant's user holds (user ids are unique across the deployment). */

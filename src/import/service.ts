@@ -106,7 +106,7 @@ function lookupKeys(items: Item[], refs: Map<string, string>): LookupKeys {
     const externalId = text(r.external_id);
     if (email) keys.emails.push(email.toLowerCase());
     if (username) keys.usernames.push(username.toLowerCase());
-    if (externalId) keys.externalIds.push(externalId);
+    if (externalId) keys.externalIds.push(externalId.toLowerCase());
     for (const id of [text(r.id), text(r.manager_id)]) if (id) keys.ids.push(refs.get(id) ?? id);
   }
   return keys;

@@ -24,7 +24,12 @@ export const Username = z
   .refine(foldsInSqlite, "Letters outside A–Z must be caseless (no upper- and lower-case forms): usernames are unique ignoring case")
   .meta({ description: "Letters, digits and . _ @ + -; letters outside A–Z only from caseless scripts. Unique in the tenant, ignoring case." });
 export const PersonName = z.string().trim().min(1).max(100);
-export const ExternalId = z.string().min(1).max(255);
+export const ExternalId = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(foldsInSqlite, "Letters outside A–Z must be caseless (no upper- and lower-case forms): external ids are unique ignoring case")
+  .meta({ description: "Your identity provider's id for the user (an external token's sub is matched to it exactly). Unique in the tenant, ignoring case; letters outside A–Z only from caseless scripts." });
 /** 8–256 characters, counted as Unicode code points (an emoji is one character, not two). */
 export const Password = z
   .string()
