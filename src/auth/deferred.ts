@@ -63,9 +63,9 @@ export async function readWithSession<R extends unknown[]>(
     return [c.get("principal"), results as unknown as R];
   }
   const [row, ...results] = await batch(c.get("db"), [pending.statement(), ...statements]);
+  c.set("pendingSession", undefined); // checked now, whatever settle answers
   const principal = pending.settle(row);
   c.set("principal", principal);
-  c.set("pendingSession", undefined);
   return [principal, results as unknown as R];
 }
 

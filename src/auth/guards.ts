@@ -255,8 +255,8 @@ export async function writeGuarded<R extends unknown[]>(c: Context<AppEnv>, guar
     throw refusal(checks, err) ?? mapDbError(err);
   }
   if (pending) {
-    c.set("principal", pending.settle(results[before.length - 1]));
     c.set("pendingSession", undefined);
+    c.set("principal", pending.settle(results[before.length - 1]));
   }
   return results.slice(before.length) as R;
 }

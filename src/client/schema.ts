@@ -461,7 +461,7 @@ export interface paths {
         head?: never;
         /**
          * Merge-patch a user (RFC 7396)
-         * @description application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Concurrent patches never conflict: without If-Match each is applied, in one transaction, to the user as it is when it reaches the database (metadata merged there with RFC 7396), so concurrent patches adding different metadata keys all keep their keys, and for a plain field the last one applied wins; with If-Match a patch applies only to the version its tag names (412 otherwise), so of concurrent patches sent with one tag exactly one applies.
+         * @description application/merge-patch+json or application/json. Only present fields change; null clears a field; metadata merges deeply and null removes a key. username, email, is_active, roles and external_id need users:write; a manager (or a user granted profile:write by a share) may edit names and metadata; users may edit their own names, username and metadata. Changing another user's email, username or external_id, or deactivating them, needs every permission their roles carry (403 otherwise), as granting those roles would: an admin cannot take over an owner. Granting or revoking a role needs every permission it carries, and changing one's own roles also needs roles:write (so users:write alone never reshapes its holder's access; 403). A patch that changes nothing writes nothing: 200 with the same ETag and no user.updated event. Concurrent patches never conflict: without If-Match each is applied, in one transaction, to the user as it is when it reaches the database (metadata merged there with RFC 7396), so concurrent patches adding different metadata keys all keep their keys, and for a plain field the last one applied wins; with If-Match a patch applies only to the version its tag names (412 otherwise), so of concurrent patches sent with one tag exactly one applies.
          */
         patch: operations["patchV1UsersId"];
         trace?: never;
@@ -906,7 +906,7 @@ export interface components {
         ImportRequest: {
             hash_config?: {
                 firebase_scrypt?: {
-                    /** @description 128·2^mem_cost·rounds must stay ≤ 64 MiB, else the items using it fail with password_hash_too_costly. */
+                    /** @description 128·2^mem_cost·rounds must stay ≤ 64 MiB, else the items using it fail with password_hash_too_costly (the request itself is not refused). */
                     mem_cost: number;
                     rounds: number;
                     /** @description base64 */
@@ -2466,6 +2466,7 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     email?: string;
+                    /** @description Your identity provider's id for the user (an external token's sub is matched to it exactly). Unique in the tenant, ignoring case; letters outside A–Z only from caseless scripts. */
                     external_id?: string;
                     first_name?: string;
                     is_active?: boolean;
@@ -3973,7 +3974,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "83060c473287daac0aa257df561a5d6a9e8f7c4e566d7bb67a2539993b0b7420";
+export const OPENAPI_SHA256 = "0572bfbdb7792ff2815f372c4569d3bceed842cd1856c740cce6f49ec848a6e3";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

@@ -147,10 +147,10 @@ export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<U
 async function readSelf(c: Context<AppEnv>, pending: PendingSession): Promise<UserRow> {
   const { tenantId, userId } = c.get("caller");
   const found = await selfThroughSession(c.get("db"), { tenantId, userId: userId!, sessionId: pending.sessionId, checkedAt: pending.checkedAt });
+  c.set("pendingSession", undefined);
   const principal = pending.settle(found && { ...found, roles: found.grants });
   const { grants: _, ...row } = found!;
   c.set("principal", principal);
-  c.set("pendingSession", undefined);
   return { ...row, roles: JSON.stringify([...principal.roles].sort()), access: "self", share_scopes: ALL_SCOPES };
 }
 
