@@ -327,6 +327,22 @@ describe("EXPLAIN QUERY PLAN of the SQL the app issues", () => {
     ]);
   });
 
+  it("the sort indexes hold live users only, so a deep page-mode page skips rows without reading them", async () => {
+    const sorts = await env.DB.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND (name = 'users_created_idx' OR name LIKE 'users_sort_%') ORDER BY name",
+    ).all<{ name: string; sql: string }>();
+    expect(sorts.results.map((r) => r.name)).toEqual([
+      "users_created_idx",
+      "users_sort_email_idx",
+      "users_sort_first_name_idx",
+      "users_sort_is_active_idx",
+      "users_sort_last_login_idx",
+      "users_sort_last_name_idx",
+      "users_sort_username_idx",
+    ]);
+    for (const r of sorts.results) expect(r.sql, r.name).toMatch(/WHERE deleted_at IS NULL$/);
+  });
+
   it("the checker itself flags a full scan and a non-tenant index", () => {
     expect(planProblems({ sql: "SELECT * FROM users u WHERE u.email = ?", plan: ["SCAN u"] })).toHaveLength(1);
     expect(planProblems({ sql: "SELECT * FROM users u", plan: ["SCAN u USING INDEX users_created_idx"] })).toHaveLength(0);
