@@ -30,8 +30,8 @@ interface Spec {
   schema: z.ZodType;
 }
 
-/** Per request: the targets the route's first validator found valid (all of them, or it threw). */
-const validated = new WeakMap<Context, Set<Target>>();
+/** Requests whose route's first validator found every target valid (it throws otherwise). */
+const validated = new WeakSet<Context>();
 
 const TARGETS: readonly Target[] = ["param", "query", "json"];
 
@@ -84,18 +84,13 @@ async function rawValue(c: Context, target: Target): Promise<unknown> {
  * validators with half-checked input.
  */
 async function validateRoute(c: Context, own: Target, ownResult: ParseResult): Promise<void> {
-  const passed = new Set<Target>();
-  const errors: FieldError[] = [];
-  const record = (target: Target, parsed: ParseResult) => {
-    if (parsed.success) passed.add(target);
-    else errors.push(...fieldErrors(parsed.error.issues));
-  };
-  record(own, ownResult);
+  const results = [ownResult];
   for (const spec of routeSpecs(c)) {
-    if (spec.target !== own) record(spec.target, await spec.schema.safeParseAsync(await rawValue(c, spec.target)));
+    if (spec.target !== own) results.push(await spec.schema.safeParseAsync(await rawValue(c, spec.target)));
   }
+  const errors = results.flatMap((r) => (r.success ? [] : fieldErrors(r.error.issues)));
   if (errors.length > 0) throw invalidRequest(errors);
-  validated.set(c, passed);
+  validated.add(c);
 }
 
 type ParseResult = { success: true } | { success: false; error: z.ZodError };
@@ -109,7 +104,7 @@ type ParseResult = { success: true } | { success: false; error: z.ZodError };
  */
 function validate<T extends z.ZodType, K extends Target>(target: K, schema: T) {
   const mw = zValidator(target, schema, async (result, c) => {
-    if (result.success && validated.get(c)?.has(target)) return;
+    if (result.success && validated.has(c)) return;
     await validateRoute(c, target, result as ParseResult);
   }) as unknown as MiddlewareHandler<
     AppEnv,

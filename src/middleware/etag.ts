@@ -3,9 +3,10 @@ import type { AppEnv } from "../env";
 import { bodyEtag } from "../lib/etag";
 
 /**
- * Every single object carries an ETag (202 answers too: a queued delivery is one). Resources that honour If-Match set a version-based tag
- * themselves; for the rest (shares, sessions, keys, checks…) this derives one from the body, so a
- * client can still tell whether what it holds is current. Lists (`items`) carry none.
+ * Every single object carries an ETag, in 200, 201 and 202 answers (a queued delivery is one).
+ * Resources that honour If-Match set a version-based tag themselves; for the rest (shares,
+ * sessions, keys, checks…) this derives one from the body, so a client can still tell whether
+ * what it holds is current. Lists (`items`) carry none.
  */
 export function etags(): MiddlewareHandler<AppEnv> {
   return async function etagMiddleware(c, next) {

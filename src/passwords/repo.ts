@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../env";
 import { isoNow } from "../lib/time";
 import { revokeSessionsStatements, type RevokeReason } from "../sessions/repo";
-import { idPerRowSql } from "../db/ids";
+import { newId } from "../lib/ids";
 
 export interface PasswordWrite {
   tenantId: string;
@@ -40,7 +40,7 @@ export function setPasswordStatements(db: Db, w: PasswordWrite, now = isoNow()) 
       now,
     ),
     db.run(sql`INSERT INTO events (id, tenant_id, type, data, created_at)
-      SELECT ${idPerRowSql("evt", now)}, ${w.tenantId}, 'user.password_changed',
+      SELECT ${newId("evt", Date.parse(now))}, ${w.tenantId}, 'user.password_changed',
         json_object('user_id', ${w.userId}, 'via', ${w.via}, 'actor', json(${JSON.stringify(w.actor ?? null)})), ${now}
       WHERE ${written}`),
   ] as const;
