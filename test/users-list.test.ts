@@ -200,6 +200,17 @@ describe("GET /v1/users: filters and search", () => {
     expect(await q("nothing-like-this")).toEqual([]);
   });
 
+  it("a term of one or two characters ignores case beyond A–Z too, as a longer one does", async () => {
+    const f = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: f.tenant.id };
+    const olaf = await createUser(f.tenant.id, { email: "o@x.test", first_name: "Ölaf" });
+    const emile = await createUser(f.tenant.id, { email: "e@x.test", last_name: "émile" });
+    const q = async (term: string) => ids((await list(`search=${encodeURIComponent(term)}&limit=100`, opts)).items).sort();
+    for (const term of ["ö", "Ö", "öl", "ÖL", "Öl", "öla", "ÖLA"]) expect(await q(term), term).toEqual([olaf.id]);
+    for (const term of ["É", "éM", "Émi"]) expect(await q(term), term).toEqual([emile.id]);
+    expect(await q("ö_")).toEqual([]);
+  });
+
   it("bad filter values are 422 naming the parameter", async () => {
     const { opts } = await directory();
     for (const query of ["is_active=yes", "is_managed=2", "include_managed=maybe", `search=${"s".repeat(201)}`, `role=${"r".repeat(65)}`]) {
@@ -263,6 +274,27 @@ describe("GET /v1/users: pagination", () => {
         expect(pages.at(-1)!.next_cursor).toBeNull();
         const backward = await walkBackward(pages.at(-1)!, `sort=${sort}&limit=${limit}`, opts);
         expect(ids(backward), `backward sort=${sort} limit=${limit}`).toEqual(expected);
+      }
+    }
+  });
+
+  it("cursors keep their place among names with capitals beyond A–Z (sorted as SQLite folds them)", async () => {
+    const f = await createTenant();
+    const opts = { token: PLATFORM_KEY, tenant: f.tenant.id };
+    const names = ["Zoé", "Émile", "Éva", "émile", "Ölaf", "ana", "Ärmin", "zed"];
+    for (const [i, first_name] of names.entries()) await createUser(f.tenant.id, { email: `n${i}@x.test`, first_name, last_name: first_name });
+    for (const sort of ["first_name", "-last_name"]) {
+      const all = (await list(`sort=${sort}&page=1&page_size=100`, opts)).items;
+      // SQLite's lower() folds A–Z only: "Émile" sorts after "zed", apart from "émile".
+      const folded = (u: Item) => (u.first_name ?? "").replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+      const byKey = [...all].sort((a, b) => (folded(a) === folded(b) ? (a.id < b.id ? -1 : 1) : folded(a) < folded(b) ? -1 : 1));
+      expect(ids(all), sort).toEqual(ids(sort.startsWith("-") ? byKey.reverse() : byKey));
+      expect(all).toHaveLength(names.length + 1); // and the tenant's owner
+      for (const limit of [1, 2, 3]) {
+        const pages = await walkForward(`sort=${sort}&limit=${limit}`, opts);
+        expect(pages.flatMap((p) => ids(p.items)), `forward sort=${sort} limit=${limit}`).toEqual(ids(all));
+        const backward = await walkBackward(pages.at(-1)!, `sort=${sort}&limit=${limit}`, opts);
+        expect(ids(backward), `backward sort=${sort} limit=${limit}`).toEqual(ids(all));
       }
     }
   });

@@ -3,6 +3,7 @@ import type { Db } from "../env";
 import { liveSessionFrom, rolesOfUser } from "../auth/repo";
 import { lastOwner } from "../lib/db-errors";
 import type { SortableField } from "../lib/pagination";
+import { sqliteLower } from "../db/sqlite-text";
 import { SHARE_SCOPES } from "./schemas";
 
 /** A users row as the list and lookup queries return it (snake_case, straight from SQL). */
@@ -109,9 +110,8 @@ function searchCondition(term: string): SQL {
     const phrase = `"${term.replaceAll('"', '""')}"`;
     return sql`u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ${phrase})`;
   }
-  const p = likePattern(term);
-  return sql`(lower(u.username) LIKE ${p} ESCAPE '\\' OR lower(u.first_name) LIKE ${p} ESCAPE '\\'
-      OR lower(u.last_name) LIKE ${p} ESCAPE '\\' OR lower(u.email) LIKE ${p} ESCAPE '\\')`;
+  const likes = (column: SQL) => sql.join(likePatterns(term).map((p) => sql`${column} LIKE ${p} ESCAPE '\\'`), sql` OR `);
+  return sql`(${sql.join([sql`u.username`, sql`u.first_name`, sql`u.last_name`, sql`u.email`].map(likes), sql` OR `)})`;
 }
 
 /**
@@ -138,8 +138,19 @@ export function usersSource(f: UserFilters): SQL {
   return sql`users u`;
 }
 
-/** `%` and `_` in a search term are literal characters, not wildcards. */
-const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+/**
+ * The LIKE patterns of a short term: `%` and `_` in it are literal, not wildcards. LIKE ignores
+ * case for A–Z only (D1 has no ICU), so the term comes in each spelling of its other letters'
+ * case, which with at most two characters is at most nine patterns ("ö" gives "%ö%" and "%Ö%").
+ */
+function likePatterns(term: string): string[] {
+  let spellings = [""];
+  for (const ch of term) {
+    const cases = [...new Set([ch, ch.toLowerCase(), ch.toUpperCase()].map(sqliteLower))];
+    spellings = spellings.flatMap((head) => cases.map((c) => head + c));
+  }
+  return spellings.map((s) => `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+}
 
 export function filterConditions(f: UserFilters): SQL[] {
   const out: SQL[] = [];
@@ -155,7 +166,8 @@ export function filterConditions(f: UserFilters): SQL[] {
   return out;
 }
 
-const text = (column: string) => (row: Record<string, unknown>) => String(row[column] ?? "").toLowerCase();
+/** A sort key as the index holds it: SQLite's lower() folds A–Z and leaves every other letter. */
+const text = (column: string) => (row: Record<string, unknown>) => sqliteLower(String(row[column] ?? ""));
 
 /** Sortable fields: each expression matches an index `(tenant_id, <expr>, id)`. */
 export const USER_SORT_FIELDS: Record<string, SortableField> = {
