@@ -80,7 +80,7 @@ describe("POST /v1/roles", () => {
       body: { name: "CHAT-USER", permissions: ["chat:use", "chat:read", "chat:use"] },
     });
     expect(res.status).toBe(201);
-    expect(res.headers.get("ETag")).toMatch(/^"rol-.+-1"$/);
+    expect(res.headers.get("ETag")).toMatch(/^"rol-.+-\d+"$/);
     expect(res.headers.get("Location")).toBe("/v1/roles/CHAT-USER");
     expect(res.body).toMatchObject({ name: "CHAT-USER", description: null, permissions: ["chat:read", "chat:use"], is_builtin: false });
     expect(await roleRow(tenant.id, "CHAT-USER")).toMatchObject({ permissions: '["chat:read","chat:use"]', is_builtin: 0 });
@@ -152,7 +152,7 @@ describe("GET /v1/roles/{name}", () => {
     await defineRole(tenant.id, { name: "READER", permissions: ["docs:read"] });
     const res = await call("GET", "/v1/roles/READER", { token: ownerToken });
     expect(res.status).toBe(200);
-    expect(res.headers.get("ETag")).toMatch(/^"rol-.+-1"$/);
+    expect(res.headers.get("ETag")).toMatch(/^"rol-.+-\d+"$/);
     expect(res.body.permissions).toEqual(["docs:read"]);
     await expectProblem(await api("GET", "/v1/roles/NOPE", { token: ownerToken }), 404, "not_found");
   });
@@ -176,6 +176,7 @@ describe("PATCH /v1/roles/{name}", () => {
   it("changes description and permissions; holders act with the new permissions at once", async () => {
     const { tenant, ownerToken } = await createTenant();
     await defineRole(tenant.id, { name: "TASKER", description: "old", permissions: ["tasks:read"] });
+    const created = (await call("GET", "/v1/roles/TASKER", { token: ownerToken })).headers.get("ETag")!;
     const holder = await userWithToken(tenant.id, { email: "h@x.test", roles: ["TASKER"] });
     await expectProblem(await api("GET", "/v1/permissions/check?permission=tasks:admin", { token: holder.token }), 403, "forbidden");
 
@@ -185,7 +186,8 @@ describe("PATCH /v1/roles/{name}", () => {
       headers: { "Content-Type": "application/merge-patch+json" },
     });
     expect(res.status).toBe(200);
-    expect(res.headers.get("ETag")).toMatch(/-2"$/);
+    // The version counts on by one from the role's first.
+    expect(res.headers.get("ETag")).toBe(created.replace(/-(\d+)"$/, (_, v: string) => `-${Number(v) + 1}"`));
     expect(res.body).toMatchObject({ description: null, permissions: ["tasks:admin", "tasks:read"] });
     expect((await call("GET", "/v1/permissions/check?permission=tasks:admin", { token: holder.token })).status).toBe(200);
   });
@@ -209,6 +211,21 @@ describe("PATCH /v1/roles/{name}", () => {
     const fresh = (await call("GET", "/v1/roles/EDIT", { token: ownerToken })).headers.get("ETag")!;
     const ok = await call("PATCH", "/v1/roles/EDIT", { token: ownerToken, body: { description: "second" }, headers: { "If-Match": fresh } });
     expect(ok.status).toBe(200);
+  });
+
+  it("a tag of a deleted role does not match the role made again under its name", async () => {
+    const { tenant, ownerToken } = await createTenant();
+    await defineRole(tenant.id, { name: "AGAIN", permissions: ["a:b"] });
+    const old = (await call("GET", "/v1/roles/AGAIN", { token: ownerToken })).headers.get("ETag")!;
+    expect((await api("DELETE", "/v1/roles/AGAIN", { token: ownerToken, headers: { "If-Match": old } })).status).toBe(204);
+    await defineRole(tenant.id, { name: "AGAIN", permissions: ["c:d"] });
+    const now = (await call("GET", "/v1/roles/AGAIN", { token: ownerToken })).headers.get("ETag")!;
+    expect(now).not.toBe(old);
+    for (const method of ["PATCH", "DELETE"] as const) {
+      const res = await api(method, "/v1/roles/AGAIN", { token: ownerToken, headers: { "If-Match": old }, ...(method === "PATCH" ? { body: { description: "x" } } : {}) });
+      await expectProblem(res, 412, "precondition_failed");
+    }
+    expect(await roleRow(tenant.id, "AGAIN")).toMatchObject({ description: null });
   });
 
   it("built-in roles cannot change: 409 role_builtin, even for the owner", async () => {

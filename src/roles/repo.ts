@@ -140,6 +140,9 @@ export function insertRole(
       isBuiltin: false,
       createdAt: now,
       updatedAt: now,
+      // A role is named by its name alone, and a name can be deleted and made again: counting
+      // from its creation's millisecond (not from 1) keeps a new role's tags apart from the old's.
+      version: Date.parse(now),
     })
     .returning();
 }
