@@ -73,6 +73,9 @@ describe("POST /v1/webhooks", () => {
       [{ url: URL_A, secret: "whsec_mine" }, ["secret"]],
       [{ url: `https://example.com/${"x".repeat(2048)}` }, ["url"]],
       [{ url: "ftp://example.com/x", events: ["nope"], extra: 1 }, ["events.0", "extra", "url"]],
+      // The deployment's own rules (https only, no loopback) are named alongside the others.
+      [{ url: "http://example.com/x", events: ["nope"] }, ["events.0", "url"]],
+      [{ url: "https://localhost/x", description: 5 }, ["description", "url"]],
     ];
     for (const [body, paths] of cases) {
       const res = await api("POST", "/v1/webhooks", { token: ownerToken, body });
@@ -264,6 +267,8 @@ describe("PATCH /v1/webhooks/{id}", () => {
       [{ url: null }, ["url"]],
       [{ secret: "x" }, ["secret"]],
       [{ description: 1, enabled: 0 }, ["description", "enabled"]],
+      [{ url: "http://example.com/x", enabled: "yes" }, ["enabled", "url"]],
+      [{ url: "https://127.0.0.1/x", events: [] }, ["events", "url"]],
     ];
     for (const [body, paths] of cases) {
       const problem = await expectProblem(await api("PATCH", `/v1/webhooks/${hook.id}`, { token: ownerToken, body }), 422, "validation_failed");

@@ -61,7 +61,7 @@ function routeSpecs(c: Context): Spec[] {
  * The one 422 for all bad fields. When every one fails for the same registered problem code (a
  * refinement's `params.code`, e.g. `invalid_webhook_url`), the problem is that code.
  */
-function invalidRequest(errors: FieldError[]): ApiError {
+export function invalidRequest(errors: FieldError[]): ApiError {
   const code = errors[0]!.code;
   const shared = code in errorRegistry && errorRegistry[code as ErrorCode].status === 422 && errors.every((e) => e.code === code);
   return shared ? new ApiError(code as ErrorCode, errors[0]!.message, errors) : validationError(errors);

@@ -1,8 +1,8 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { jsonBody, pathParams, queryParams } from "../lib/validate";
+import { invalidRequest, jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe, describeWebhook, docOf, recordDoc } from "../openapi/registry";
 import {
@@ -33,6 +33,8 @@ import {
   sendTestEvent,
   webhookEtag,
 } from "./service";
+import { allowsInsecureUrls } from "./config";
+import { MAX_URL_LENGTH, webhookUrlProblem } from "./url-rules";
 
 /** Webhooks: endpoints that receive the tenant's events, signed per Standard Webhooks. */
 export const webhooks = new Hono<AppEnv>();
@@ -41,21 +43,37 @@ const READ = "Needs webhooks:read. A platform principal names the tenant with X-
 const WRITE = "Needs webhooks:write. A platform principal names the tenant with X-Tenant.";
 
 /**
- * A body validator whose failure is 422 invalid_webhook_url when the URL rules are all that
- * failed (the contract's code), and validation_failed naming every field otherwise.
+ * The URL rule of this deployment that the schema cannot know: https only and no loopback, unless
+ * WEBHOOK_ALLOW_INSECURE_URLS lifts them. Null when they hold, or when the schema's own rules
+ * (which hold everywhere) already name the URL.
+ */
+async function deploymentUrlProblem(c: Context<AppEnv>): Promise<string | null> {
+  if (allowsInsecureUrls(c.env)) return null;
+  const body: unknown = await c.req.json().catch(() => undefined);
+  const url = typeof body === "object" && body !== null ? (body as { url?: unknown }).url : undefined;
+  if (typeof url !== "string" || url.length > MAX_URL_LENGTH || webhookUrlProblem(url, true) !== null) return null;
+  return webhookUrlProblem(url, false);
+}
+
+/**
+ * A body validator that applies the deployment's URL rule with the schema, so one 422 names every
+ * bad field, the URL among them; when the URL is all that is wrong the problem is
+ * invalid_webhook_url (the contract's code).
  */
 function webhookBody<T extends z.ZodType>(schema: T) {
   const validator = jsonBody(schema);
+  const validates = validator as unknown as MiddlewareHandler<AppEnv>;
   const mw: MiddlewareHandler<AppEnv> = async function webhookBodyValidator(c, next) {
+    const problem = await deploymentUrlProblem(c);
+    if (problem === null) return validates(c, next);
+    const urlError = { path: "url", message: problem, code: "invalid_webhook_url" };
     try {
-      return await (validator as unknown as MiddlewareHandler<AppEnv>)(c, next);
+      await validates(c, async () => {});
     } catch (err) {
-      const errors = err instanceof ApiError && err.code === "validation_failed" ? err.errors : undefined;
-      if (errors?.length && errors.every((e) => e.code === "invalid_webhook_url")) {
-        throw new ApiError("invalid_webhook_url", errors[0]!.message, errors);
-      }
+      if (err instanceof ApiError && err.errors?.length) throw invalidRequest([...err.errors, urlError]);
       throw err;
     }
+    throw invalidRequest([urlError]);
   };
   recordDoc(mw, docOf(validator)!);
   return mw as unknown as typeof validator;
@@ -116,8 +134,9 @@ webhooks.patch(
     headers: ["If-Match"],
     responses: { 200: { description: "The endpoint", schema: Webhook } },
   }),
-  pathParams(WebhookIdParam),
+  // First: the first validator of a route checks all its targets, and this one adds the URL's rule.
   webhookBody(PatchWebhookBody),
+  pathParams(WebhookIdParam),
   async (c) => {
     const row = await patchWebhook(c, c.get("principal"), c.req.valid("param").id, c.req.valid("json"));
     c.header("ETag", webhookEtag(row));

@@ -9,7 +9,7 @@ export const SUBSCRIBABLE = ["*", ...EVENT_TYPES] as const;
 
 /**
  * The URL rules that hold in every deployment; the https-only and no-loopback rules, which
- * WEBHOOK_ALLOW_INSECURE_URLS lifts, are checked by the service (src/webhooks/service.ts).
+ * WEBHOOK_ALLOW_INSECURE_URLS lifts, are checked beside it by the body validator (src/webhooks/routes.ts).
  */
 const WebhookUrl = z
   .string()

@@ -17,7 +17,7 @@ import {
   type SortTerm,
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
-import { allowsInsecureUrls, PREVIOUS_SECRET_TTL_MS } from "./config";
+import { PREVIOUS_SECRET_TTL_MS } from "./config";
 import { afterResponse, deliverMessages, enqueue } from "./producer";
 import {
   claimManualRetry,
@@ -45,7 +45,6 @@ import type { CreateWebhookInput, PatchWebhookInput } from "./schemas";
 import { TEST_EVENT_TYPE } from "./schemas";
 import { assertSecretKey, sealSecret } from "./secret-box";
 import { newSigningSecret } from "./signing";
-import { webhookUrlProblem } from "./url-rules";
 
 type Ctx = Context<AppEnv>;
 
@@ -77,15 +76,6 @@ export function presentDelivery(row: DeliveryRow) {
 const normaliseEvents = (events: string[] | undefined) =>
   events === undefined || events.includes("*") ? ["*"] : [...new Set(events)];
 
-/** The rules WEBHOOK_ALLOW_INSECURE_URLS lifts (https only, no loopback); the schema checked the rest. */
-function assertDeliverableUrl(c: Ctx, url: string): void {
-  const problem = webhookUrlProblem(url, allowsInsecureUrls(c.env));
-  if (problem) throw invalidWebhookUrl(problem);
-}
-
-export const invalidWebhookUrl = (problem: string) =>
-  new ApiError("invalid_webhook_url", problem, [{ path: "url", message: problem, code: "invalid_webhook_url" }]);
-
 function writer(p: Principal): string {
   requirePermission(p, "webhooks:write");
   return tenantOf(p);
@@ -99,7 +89,6 @@ function reader(p: Principal): string {
 /** `POST /v1/webhooks`: a new enabled endpoint and its secret, shown in this answer only. */
 export async function createWebhook(c: Ctx, p: Principal, input: CreateWebhookInput) {
   const tenantId = writer(p);
-  assertDeliverableUrl(c, input.url);
   await assertSecretKey(c.env);
   const id = newId("whk");
   const secret = newSigningSecret();
@@ -180,7 +169,6 @@ const WRITE_ROUNDS = 5;
  */
 export async function patchWebhook(c: Ctx, p: Principal, id: string, input: PatchWebhookInput): Promise<EndpointRow> {
   const tenantId = writer(p);
-  if (input.url !== undefined) assertDeliverableUrl(c, input.url);
   for (let round = 0; round < WRITE_ROUNDS; round++) {
     const row = await endpointOr404(c, tenantId, id);
     const pinned = expectedVersion(c, "whk", row.id, row.version);
