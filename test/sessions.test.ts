@@ -147,6 +147,16 @@ describe("DELETE /v1/users/{id}/sessions/{sid}", () => {
 });
 
 describe("DELETE /v1/users/{id}/sessions", () => {
+  it("If-Match: only * matches the list (it carries no tag); another tag is a 412 and every session lives", async () => {
+    const t = await tenantWithUser();
+    const [a, b] = [await t.signInAs(), await t.signInAs()];
+    const url = `/v1/users/${t.user.id}/sessions`;
+    await expectProblem(await api("DELETE", url, { token: t.ownerToken, headers: { "If-Match": '"h-anything"' } }), 412, "precondition_failed");
+    for (const s of [a, b]) expect((await api("GET", "/v1/users/me", { token: s.access_token })).status).toBe(200);
+    expect((await api("DELETE", url, { token: t.ownerToken, headers: { "If-Match": "*" } })).status).toBe(204);
+    for (const s of [a, b]) await expectProblem(await api("GET", "/v1/users/me", { token: s.access_token }), 401, "unauthorized");
+  });
+
   it("revokes every session of the user, the caller's own included, one event each", async () => {
     const t = await tenantWithUser();
     const sessions = [await t.signInAs(), await t.signInAs(), await t.signInAs()];

@@ -502,7 +502,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke all of a user's sessions
-         * @description The user themselves (this session included), or sessions:write. One session.revoked event per session ended. 204 also when there was none.
+         * @description The user themselves (this session included), or sessions:write. One session.revoked event per session ended. 204 also when there was none. If-Match: the list of sessions carries no ETag, so only * matches; any other tag is a 412 and every session lives on.
          */
         delete: operations["deleteV1UsersIdSessions"];
         options?: never;
@@ -2941,6 +2941,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The ETag you read; a stale tag gets 412 precondition_failed and changes nothing. */
+                "If-Match"?: string;
                 /** @description A bookmark this service returned (read-your-writes across requests): the request reads a state at least as new as the one it names. One this deployment did not issue (malformed, another deployment's, or naming no state of this database) is 422 validation_failed naming the header, before anything runs. An empty header is none. This operation writes, so its session starts "first-primary" (the primary is at least as new as any bookmark); the bookmark is still checked. */
                 "X-Userplane-Bookmark"?: string;
             };
@@ -3974,7 +3976,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "0572bfbdb7792ff2815f372c4569d3bceed842cd1856c740cce6f49ec848a6e3";
+export const OPENAPI_SHA256 = "9cfbec5b1582b423ea249f30e85c5ba173a1a0ed67ee593113f54d47ecb7e605";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

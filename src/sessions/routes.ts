@@ -50,7 +50,8 @@ sessions.delete(
   describe({
     summary: "Revoke all of a user's sessions",
     description:
-      "The user themselves (this session included), or sessions:write. One session.revoked event per session ended. 204 also when there was none.",
+      "The user themselves (this session included), or sessions:write. One session.revoked event per session ended. 204 also when there was none. If-Match: the list of sessions carries no ETag, so only * matches; any other tag is a 412 and every session lives on.",
+    headers: ["If-Match"],
     tags,
     responses: { 204: { description: "Revoked" } },
   }),

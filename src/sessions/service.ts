@@ -86,14 +86,19 @@ function revocationGuard(c: Context<AppEnv>, userId: string, more: Check[] = [])
   return { guard, scope: { tenantId, userId: targetId } };
 }
 
+/**
+ * If-Match where no answer carries a tag (a session, the list of a user's sessions): only `*`
+ * can match, so any other tag is a 412 and nothing is revoked.
+ */
+function untaggedIfMatch(c: Context<AppEnv>): Check {
+  const header = c.req.header("If-Match");
+  return { refuses: header !== undefined && header.trim() !== "*", answer: preconditionFailed };
+}
+
 /** `DELETE /v1/users/{id}/sessions/{sid}` (self or sessions:write): 404 unless it is live and theirs. One round trip. */
 export async function revokeSession(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
   const db = c.get("db");
-  const header = c.req.header("If-Match");
-  // No answer carries a session's tag, so only If-Match: * can match one.
-  const { guard, scope } = revocationGuard(c, userId, [
-    { refuses: header !== undefined && header.trim() !== "*", answer: preconditionFailed },
-  ]);
+  const { guard, scope } = revocationGuard(c, userId, [untaggedIfMatch(c)]);
   const now = isoNow();
   // The UPDATE itself says whether there was a live session of theirs to end.
   const [ended] = await writeGuarded<[D1Result]>(c, guard, [...revokeSessionsStatements(db, { ...scope, sessionId, liveAt: now }, "revoked", now)]);
@@ -102,6 +107,6 @@ export async function revokeSession(c: Context<AppEnv>, userId: string, sessionI
 
 /** `DELETE /v1/users/{id}/sessions` (self or sessions:write): every session, the caller's own included. One round trip. */
 export async function revokeAllSessions(c: Context<AppEnv>, userId: string): Promise<void> {
-  const { guard, scope } = revocationGuard(c, userId);
+  const { guard, scope } = revocationGuard(c, userId, [untaggedIfMatch(c)]);
   await writeGuarded(c, guard, [...revokeSessionsStatements(c.get("db"), scope, "revoked")]);
 }
