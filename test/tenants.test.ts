@@ -61,6 +61,8 @@ describe("POST /v1/tenants", () => {
     // A temporary owner password needs a password.
     const temp = await api("POST", "/v1/tenants", { ...platform, body: { slug: uniqueSlug(), name: "x", owner: { email: "o@x.test", temporary_password: true } } });
     expect((await expectProblem(temp, 422, "validation_failed")).errors!.map((e) => e.path)).toEqual(["owner.temporary_password"]);
+    const both = await api("POST", "/v1/tenants", { ...platform, body: { slug: uniqueSlug(), name: "", owner: { email: "o@x.test", temporary_password: true } } });
+    expect((await expectProblem(both, 422, "validation_failed")).errors!.map((e) => e.path).sort()).toEqual(["name", "owner.temporary_password"]);
   });
 
   it("takes slugs of letters, digits, '.', '_' and '-' up to 64, as given; a case variant of a taken slug is a 409", async () => {

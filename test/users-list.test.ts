@@ -365,6 +365,20 @@ describe("GET /v1/users: pagination", () => {
       const problem = await expectProblem(await api("GET", `/v1/users?${query}`, opts), 422, "validation_failed");
       expect(problem.errors!.length).toBeGreaterThanOrEqual(2);
     }
+    // Named with the query's other bad fields, in the one 422.
+    const cases: [string, string[]][] = [
+      ["limit=2&page=1&search=%01", ["limit", "page", "search"]],
+      ["limit=0&page_size=2&sort=nope", ["limit", "page_size", "sort"]],
+      ["page=1&cursor=x&is_active=maybe", ["cursor", "is_active", "page"]],
+    ];
+    for (const [query, paths] of cases) {
+      const problem = await expectProblem(await api("GET", `/v1/users?${query}`, opts), 422, "validation_failed");
+      expect([...new Set(problem.errors!.map((e) => e.path))].sort(), query).toEqual(paths);
+    }
+    for (const path of ["/v1/tenants", "/v1/events", "/v1/roles", "/v1/api-keys", "/v1/webhooks", "/v1/users/me/shares"]) {
+      const problem = await expectProblem(await api("GET", `${path}?limit=abc&page=1`, { token: PLATFORM_KEY }), 422, "validation_failed");
+      expect([...new Set(problem.errors!.map((e) => e.path))].sort(), path).toEqual(["limit", "page"]);
+    }
   });
 
   it("limit and page_size must be whole numbers from 1 to 5000; page from 1", async () => {

@@ -92,6 +92,17 @@ describe("POST /v1/users", () => {
     const problem = await expectProblem(res, 422, "validation_failed");
     expect(problem.errors!.map((e) => e.path).sort()).toEqual(["email", "external_id", "username"]);
     await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body: {} }), 422, "validation_failed");
+    // Named with every other bad field of the body, in the one 422.
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{ temporary_password: true }, ["email", "external_id", "temporary_password", "username"]],
+      [{ first_name: 5, extra: 1 }, ["email", "external_id", "extra", "first_name", "username"]],
+      [{ email: "not-an-email", temporary_password: true }, ["email", "temporary_password"]],
+      [{ email: "t@x.test", temporary_password: "yes" }, ["temporary_password"]],
+    ];
+    for (const [body, paths] of cases) {
+      const all = await expectProblem(await api("POST", "/v1/users", { ...asPlatform(tenant.id), body }), 422, "validation_failed");
+      expect(all.errors!.map((e) => e.path).sort(), JSON.stringify(body)).toEqual(paths);
+    }
     expect(await countUsers(tenant.id)).toBe(1);
   });
 

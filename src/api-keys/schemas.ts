@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
+import { listQuery } from "../lib/pagination";
 import { listOf } from "../lib/pagination";
 import { ROLE_NAME } from "../users/schemas";
 
@@ -39,8 +39,7 @@ export type CreateApiKeyInput = z.infer<typeof CreateApiKeyBody>;
 
 export const ApiKeyIdParam = z.object({ id: z.string().min(1).max(64) });
 
-export const ListApiKeysQuery = z.object({
-  ...paginationQuery,
+export const ListApiKeysQuery = listQuery({
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant whose keys to list (as X-Tenant); without it, the platform keys." }),
 });
 

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { listOf, paginationQuery } from "../lib/pagination";
+import { listOf, listQuery } from "../lib/pagination";
 import { EVENT_TYPES } from "./repo";
 
-export const ListEventsQuery = z.object({
-  ...paginationQuery,
+export const ListEventsQuery = listQuery({
   type: z.enum(EVENT_TYPES).optional().meta({ description: "Only events of this type." }),
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
 });

@@ -78,17 +78,40 @@ export interface SortableField {
   read: (row: Record<string, unknown>) => string | number;
 }
 
+const MIXED_MODES = "Use either limit/cursor or page/page_size, not both.";
+
+/** The pagination fields a query names when it mixes the two modes; none when it does not. */
+function mixedModeFields(input: Record<string, unknown>): string[] {
+  const named = (keys: string[]) => keys.filter((k) => input[k] !== undefined);
+  const cursorMode = named(["limit", "cursor"]);
+  const pageMode = named(["page", "page_size"]);
+  return cursorMode.length && pageMode.length ? [...cursorMode, ...pageMode] : [];
+}
+
+/**
+ * A list's query: its own fields and the pagination fields, where mixing the modes is a 422
+ * named with every other bad field of the query (the rule runs even when some of them are bad).
+ */
+export const listQuery = <S extends z.ZodRawShape>(shape: S) =>
+  z.object({ ...paginationQuery, ...shape }).superRefine(
+    (raw, ctx) => {
+      for (const path of mixedModeFields(raw as Record<string, unknown>)) {
+        ctx.addIssue({ code: "custom", path: [path], message: MIXED_MODES, params: { code: "pagination_mode" } });
+      }
+    },
+    { when: () => true },
+  );
+
 /** Picks the mode (mixing is a 422) and decodes the cursor against the list's scope. */
 export function resolvePagination(input: PaginationInput, scope: string): Pagination {
-  const cursorMode = input.limit !== undefined || input.cursor !== undefined;
-  const pageMode = input.page !== undefined || input.page_size !== undefined;
-  if (cursorMode && pageMode) {
-    const fields = ["limit", "cursor", "page", "page_size"].filter((k) => input[k as keyof PaginationInput] !== undefined);
+  const mixed = mixedModeFields(input as Record<string, unknown>);
+  if (mixed.length) {
     throw validationError(
-      fields.map((path) => ({ path, message: "Use either limit/cursor or page/page_size, not both.", code: "pagination_mode" })),
+      mixed.map((path) => ({ path, message: MIXED_MODES, code: "pagination_mode" })),
       "Use either cursor pagination (limit, cursor) or page pagination (page, page_size), not both.",
     );
   }
+  const pageMode = input.page !== undefined || input.page_size !== undefined;
   if (pageMode) return { mode: "page", page: input.page ?? 1, pageSize: input.page_size ?? 20 };
   return { mode: "cursor", limit: input.limit ?? 20, cursor: input.cursor ? decodeCursor(input.cursor, scope) : null };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PERMISSION_PATTERN } from "../auth/permissions";
-import { paginationQuery } from "../lib/pagination";
+import { listQuery } from "../lib/pagination";
 import { ROLE_NAME } from "../users/schemas";
 
 export const Permission = z
@@ -39,7 +39,7 @@ export const RoleNameParam = z.object({ name: ROLE_NAME });
 
 const TenantParam = z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." });
 
-export const ListRolesQuery = z.object({ ...paginationQuery, tenant: TenantParam });
+export const ListRolesQuery = listQuery({ tenant: TenantParam });
 
 const Identifier = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listOf, paginationQuery } from "../lib/pagination";
+import { listOf, listQuery } from "../lib/pagination";
 
 export const Session = z
   .object({
@@ -15,8 +15,7 @@ export const Session = z
 
 export const SessionList = listOf(Session);
 
-export const ListSessionsQuery = z.object({
-  ...paginationQuery,
+export const ListSessionsQuery = listQuery({
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
 });
 

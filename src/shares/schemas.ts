@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
+import { listQuery } from "../lib/pagination";
 import { SHARE_SCOPES } from "../users/schemas";
 
 export const ShareBody = z.strictObject({
@@ -23,4 +23,4 @@ export const Share = z
 
 export const ShareUserParam = z.object({ user_id: z.string().min(1).max(64) });
 
-export const ListSharesQuery = z.object({ ...paginationQuery });
+export const ListSharesQuery = listQuery({});

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { paginationQuery } from "../lib/pagination";
-import { Email, Metadata, Password, PersonName, Username } from "../users/schemas";
+import { listQuery } from "../lib/pagination";
+import { Email, Metadata, newUserRules, Password, PersonName, Username } from "../users/schemas";
 
 /**
  * 1–64 letters, digits, `.`, `_` and `-`, starting with a letter or digit. Unique and looked up
@@ -31,6 +31,7 @@ export const CreateTenantBody = z.strictObject({
       last_name: PersonName.optional(),
       metadata: Metadata.optional(),
     })
+    .superRefine(...newUserRules({ requireIdentifier: false }))
     .optional()
     .meta({ description: "The tenant's first owner, created with the owner role." }),
 });
@@ -40,4 +41,4 @@ export const PatchTenantBody = z.strictObject({ slug: Slug.optional(), name: Ten
 
 export const TenantIdParam = z.object({ id: z.string().min(1).max(64) });
 
-export const ListTenantsQuery = z.object({ ...paginationQuery });
+export const ListTenantsQuery = listQuery({});

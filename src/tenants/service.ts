@@ -21,7 +21,7 @@ import {
 } from "../lib/pagination";
 import { isoNow } from "../lib/time";
 import { recordEvent } from "../events/repo";
-import { checkTemporaryPassword, createsUser, newUser, noop } from "../users/service";
+import { createsUser, newUser, noop } from "../users/service";
 import { findTenant, insertBuiltinRoles, type TenantRow } from "./repo";
 import type { CreateTenantInput } from "./schemas";
 import { etagOf } from "../lib/etag";
@@ -34,7 +34,6 @@ export async function createTenant(c: Context<AppEnv>, principal: Principal, inp
   const now = isoNow();
   const id = newId("ten");
   const owner = input.owner;
-  if (owner) checkTemporaryPassword(owner, "owner.");
   const passwordHash = owner?.password ? await hashPassword(owner.password, configuredParams(c.env)) : null;
   const ownerCreation = owner ? createsUser(db, newUser(id, owner, passwordHash, ["owner"], principal)) : noop(db);
   const [, , , , created] = await guarded(() =>

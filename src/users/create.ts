@@ -4,7 +4,6 @@ import type { AppEnv, Db } from "../env";
 import type { Principal } from "../auth/principal";
 import { guardedInsert, needs, sessionChecks, tenantIn, writeCaller, writeGuarded, type GuardedInsert } from "../auth/guards";
 import { configuredParams, hashPassword } from "../sign-in/password";
-import { validationError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { isoNow } from "../lib/time";
 import { roleGrantChecks } from "../roles/guards";
@@ -17,15 +16,6 @@ export interface Actor {
   id: string | null;
 }
 
-/** `temporary_password: true` makes a given password temporary; without one it means nothing. */
-export function checkTemporaryPassword(input: { password?: string; temporary_password?: boolean }, pathPrefix = ""): void {
-  if (input.temporary_password && !input.password) {
-    throw validationError([
-      { path: `${pathPrefix}temporary_password`, message: "A temporary password needs a password.", code: "password_required" },
-    ]);
-  }
-}
-
 /**
  * `POST /v1/users` in one round trip and one statement: the session check, users:write and the
  * privilege rule for the roles are the guard of the insert into `user_creations`, whose trigger
@@ -35,16 +25,6 @@ export function checkTemporaryPassword(input: { password?: string; temporary_pas
  * once per request (an API key's permissions are known first, and refuse before the hash).
  */
 export async function createUser(c: Context<AppEnv>, input: CreateUserInput): Promise<UserRow> {
-  if (!input.email && !input.username && !input.external_id) {
-    throw validationError(
-      ["email", "username", "external_id"].map((path) => ({
-        path,
-        message: "One of email, username or external_id is required.",
-        code: "identifier_required",
-      })),
-    );
-  }
-  checkTemporaryPassword(input);
   const roleNames = input.roles ?? ["member"];
   const caller = writeCaller(c);
   const tenantId = tenantIn(caller);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { paginationQuery, sortParam } from "../lib/pagination";
+import { listQuery, sortParam } from "../lib/pagination";
 
 export const ROLE_NAME = z
   .string()
@@ -77,18 +77,42 @@ export const UserWithAccess = User.extend({
   scopes: z.array(z.string()).meta({ description: "All scopes for self and managed users, the granted ones for shared users, [] for tenant-wide visibility." }),
 });
 
-export const CreateUserBody = z.strictObject({
-  email: Email.optional(),
-  username: Username.optional(),
-  first_name: PersonName.optional(),
-  last_name: PersonName.optional(),
-  password: Password.optional(),
-  temporary_password: z.boolean().optional().meta({ description: "The user must change the password at the first sign-in." }),
-  roles: z.array(ROLE_NAME).max(50).optional(),
-  metadata: Metadata.optional(),
-  external_id: ExternalId.optional(),
-  is_active: z.boolean().optional(),
-});
+/**
+ * The rules of a new user that span fields: an identifier, and no temporary password without a
+ * password. They are checked even when other fields are bad (`when`), so one 422 names them all;
+ * a field that is present but bad counts as present (its own error names it).
+ */
+export function newUserRules({ requireIdentifier }: { requireIdentifier: boolean }) {
+  return [
+    (raw: unknown, ctx: z.RefinementCtx) => {
+      const u = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+      if (requireIdentifier && u.email === undefined && u.username === undefined && u.external_id === undefined) {
+        for (const path of ["email", "username", "external_id"]) {
+          ctx.addIssue({ code: "custom", path: [path], message: "One of email, username or external_id is required.", params: { code: "identifier_required" } });
+        }
+      }
+      if (u.temporary_password === true && u.password === undefined) {
+        ctx.addIssue({ code: "custom", path: ["temporary_password"], message: "A temporary password needs a password.", params: { code: "password_required" } });
+      }
+    },
+    { when: () => true },
+  ] as const;
+}
+
+export const CreateUserBody = z
+  .strictObject({
+    email: Email.optional(),
+    username: Username.optional(),
+    first_name: PersonName.optional(),
+    last_name: PersonName.optional(),
+    password: Password.optional(),
+    temporary_password: z.boolean().optional().meta({ description: "The user must change the password at the first sign-in." }),
+    roles: z.array(ROLE_NAME).max(50).optional(),
+    metadata: Metadata.optional(),
+    external_id: ExternalId.optional(),
+    is_active: z.boolean().optional(),
+  })
+  .superRefine(...newUserRules({ requireIdentifier: true }));
 export type CreateUserInput = z.infer<typeof CreateUserBody>;
 
 /** Merge patch of a user: every field optional, `null` clears it. */
@@ -131,8 +155,7 @@ export const SORT_FIELDS = [
   "is_active",
 ] as const;
 
-export const ListUsersQuery = z.object({
-  ...paginationQuery,
+export const ListUsersQuery = listQuery({
   search: z
     .string()
     .max(200)

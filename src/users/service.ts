@@ -4,6 +4,6 @@
  * call these functions, so a rule is written once.
  */
 export { batchedViewer, getVisibleUser, listUsers, readVisibleUser, targetOf, viewerOf, writerViewer } from "./read";
-export { actorOf, checkTemporaryPassword, createUser, createsUser, newUser, noop, type Actor } from "./create";
+export { actorOf, createUser, createsUser, newUser, noop, type Actor } from "./create";
 export { patchUser, putUser } from "./update";
 export { userEtag } from "./present";

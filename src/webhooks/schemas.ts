@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../events/repo";
-import { listOf, paginationQuery } from "../lib/pagination";
+import { listOf, listQuery } from "../lib/pagination";
 import { MAX_URL_LENGTH, webhookUrlProblem } from "./url-rules";
 
 export const TEST_EVENT_TYPE = "webhook.test";
@@ -103,8 +103,7 @@ export const DeliveryList = listOf(Delivery);
 export const WebhookIdParam = z.object({ id: z.string().min(1).max(64) });
 export const DeliveryIdParam = z.object({ id: z.string().min(1).max(64), delivery_id: z.string().min(1).max(64) });
 
-export const ListQuery = z.object({
-  ...paginationQuery,
+export const ListQuery = listQuery({
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
 });
 
