@@ -94,8 +94,9 @@ export default defineConfig(async () => {
         },
         {
           // Fault injection: the enqueue after each write is dropped (as if the worker stopped right
-          // after the commit), so only the sweep can deliver; and the insecure-URL setting of dev.
-          plugins: [workers({ WEBHOOK_TEST_DROP_ENQUEUE: "true", WEBHOOK_ALLOW_INSECURE_URLS: "true" })],
+          // after the commit), so only the sweep can deliver; the insecure-URL setting of dev; and no
+          // WEBHOOK_SECRET_KEY, as under plain `wrangler dev`: secrets are sealed with the generated key.
+          plugins: [workers({ WEBHOOK_TEST_DROP_ENQUEUE: "true", WEBHOOK_ALLOW_INSECURE_URLS: "true", WEBHOOK_SECRET_KEY: "" })],
           test: { name: "webhooks-dev", include: WEBHOOK_DEV_TESTS, ...shared },
         },
         {

@@ -108,18 +108,33 @@ describe("POST /v1/webhooks", () => {
     await expectProblem(await api("POST", "/v1/webhooks", { ...opts, body: { url: `${URL_A}/other` } }), 422, "idempotency_key_reused");
   });
 
-  it("without WEBHOOK_SECRET_KEY the deployment answers 503 naming the secret, and creates nothing", async () => {
+  it("without WEBHOOK_SECRET_KEY a generated key seals secrets; a key set too short is a 503 that creates nothing", async () => {
     const { tenant, ownerToken } = await createTenant();
     const app = createApp();
-    const request = new Request("http://userplane.test/v1/webhooks", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${ownerToken}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ url: URL_A }),
-    });
-    const res = await app.fetch(request, { ...env, WEBHOOK_SECRET_KEY: undefined }, createExecutionContext());
-    const problem = await expectProblem(res, 503, "service_unavailable");
-    expect(problem.detail).toContain("WEBHOOK_SECRET_KEY");
+    const send = (path: string, keyEnv: Record<string, unknown>, body?: unknown) =>
+      app.fetch(
+        new Request(`http://userplane.test${path}`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${ownerToken}`, "Content-Type": "application/json" },
+          body: JSON.stringify(body ?? {}),
+        }),
+        { ...env, ...keyEnv },
+        createExecutionContext(),
+      );
+    const short = await send("/v1/webhooks", { WEBHOOK_SECRET_KEY: "too-short" }, { url: URL_A });
+    expect((await expectProblem(short, 503, "service_unavailable")).detail).toContain("WEBHOOK_SECRET_KEY");
     expect(await countEndpoints(tenant.id)).toBe(0);
+    for (const unset of [{ WEBHOOK_SECRET_KEY: undefined }, { WEBHOOK_SECRET_KEY: "" }]) {
+      const created = await send("/v1/webhooks", unset, { url: URL_A });
+      expect(created.status).toBe(201);
+      const { id, secret } = (await created.json()) as { id: string; secret: string };
+      const sealed = (await env.DB.prepare("SELECT secret FROM webhook_endpoints WHERE id = ?").bind(id).first<{ secret: string }>())!.secret;
+      expect(sealed).toMatch(/^v1\./);
+      expect(sealed).not.toContain(secret.slice(6));
+      // Rotating opens the sealed secret to keep it as the previous one: the generated key is kept.
+      expect((await send(`/v1/webhooks/${id}/rotate-secret`, unset)).status).toBe(200);
+    }
+    expect(await countEndpoints(tenant.id)).toBe(2);
   });
 });
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createScheduledController } from "cloudflare:test";
+import { Webhook } from "standardwebhooks";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { WEBHOOK_SWEEP_CRON } from "../src/webhooks/sweep";
@@ -9,7 +10,8 @@ import { createWebhook, deliveries, eventually, hook, installReceiver } from "./
 /**
  * The "webhooks-dev" project (vitest.config.ts): WEBHOOK_TEST_DROP_ENQUEUE=true drops the enqueue
  * after every request, as if the worker stopped right after the change committed, and
- * WEBHOOK_ALLOW_INSECURE_URLS=true as under `npm run dev`.
+ * WEBHOOK_ALLOW_INSECURE_URLS=true as under `npm run dev`, and no WEBHOOK_SECRET_KEY (signing
+ * secrets are sealed with the key the key store generates).
  */
 beforeAll(installReceiver);
 
@@ -32,6 +34,9 @@ describe("the sweep (enqueue killed)", () => {
     // The queue itself works (a test delivery is enqueued directly) …
     await call("POST", `/v1/webhooks/${endpoint.id}/test`, { token: ownerToken });
     await eventually(() => expect(h.received().map((r) => r.json.type)).toEqual(["webhook.test"]));
+    // Sealed and opened with the generated key: signed with the endpoint's own secret.
+    const signed = h.received()[0]!;
+    expect(new Webhook(endpoint.secret).verify(signed.body, signed.headers)).toEqual(signed.json);
     // … but the events' dispatch was lost with the "dead" worker: nothing fanned out, nothing sent.
     expect(await countDeliveries(endpoint.id)).toBe(0);
 

@@ -687,7 +687,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook endpoint
-         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. A new endpoint is enabled and receives every event recorded from now on that matches `events` (default ["*"]: every type, including types added later). `secret` (whsec_ + base64 of 32 random bytes) is in this answer only; userplane keeps it encrypted (AES-GCM under WEBHOOK_SECRET_KEY; without that secret configured this is a 503). A URL the rules refuse is 422 invalid_webhook_url. An Idempotency-Key replay answers the same endpoint without `secret`.
+         * @description Needs webhooks:write. A platform principal names the tenant with X-Tenant. A new endpoint is enabled and receives every event recorded from now on that matches `events` (default ["*"]: every type, including types added later). `secret` (whsec_ + base64 of 32 random bytes) is in this answer only; userplane keeps it encrypted (AES-GCM under WEBHOOK_SECRET_KEY or, when that secret is not set, under a key generated on first use and kept in Durable Object storage, never in D1; a WEBHOOK_SECRET_KEY shorter than 32 characters is a 503). A URL the rules refuse is 422 invalid_webhook_url. An Idempotency-Key replay answers the same endpoint without `secret`.
          */
         post: operations["postV1Webhooks"];
         delete?: never;
@@ -3976,7 +3976,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "9cfbec5b1582b423ea249f30e85c5ba173a1a0ed67ee593113f54d47ecb7e605";
+export const OPENAPI_SHA256 = "020e1ef0cadd1235ae92cd8aeb299f3e7e53deb739553cf5d6ec69fd076d7c79";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

@@ -22,7 +22,8 @@ export interface KeyMaterial {
 const DAY_MS = 86_400_000;
 
 /**
- * The one place signing keys are generated and rotated (a singleton object, `idFromName("keys")`).
+ * The one place signing keys are generated and rotated (a singleton object, `idFromName("keys")`),
+ * and where the generated key that seals webhook secrets lives.
  * Keys live only in this object's storage: never in D1 and never in a response. Rotation runs on
  * an alarm at `SIGNING_KEY_ROTATION_DAYS` and on the platform's rotate call.
  */
@@ -31,6 +32,21 @@ export class KeyStore extends DurableObject<Bindings> {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS keys (
       kid TEXT PRIMARY KEY, body TEXT NOT NULL, created_at INTEGER NOT NULL, retired_at INTEGER)`);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS seal_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  }
+
+  /**
+   * The key webhook signing secrets are sealed with when no WEBHOOK_SECRET_KEY is configured
+   * (src/webhooks/secret-box.ts): 32 random bytes made on first use and kept here alone, like the
+   * signing keys, so a D1 dump still opens no secret.
+   */
+  async webhookSealKey(): Promise<string> {
+    const sql = this.ctx.storage.sql;
+    const found = sql.exec<{ value: string }>("SELECT value FROM seal_keys WHERE name = 'webhooks'").toArray()[0];
+    if (found) return found.value;
+    const value = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    sql.exec("INSERT INTO seal_keys (name, value) VALUES ('webhooks', ?)", value);
+    return value;
   }
 
   /** Current key material, generating the first key on first use. */

@@ -83,7 +83,7 @@ webhooks.post(
   "/",
   describe({
     summary: "Create a webhook endpoint",
-    description: `${WRITE} A new endpoint is enabled and receives every event recorded from now on that matches \`events\` (default ["*"]: every type, including types added later). \`secret\` (whsec_ + base64 of 32 random bytes) is in this answer only; userplane keeps it encrypted (AES-GCM under WEBHOOK_SECRET_KEY; without that secret configured this is a 503). A URL the rules refuse is 422 invalid_webhook_url. An Idempotency-Key replay answers the same endpoint without \`secret\`.`,
+    description: `${WRITE} A new endpoint is enabled and receives every event recorded from now on that matches \`events\` (default ["*"]: every type, including types added later). \`secret\` (whsec_ + base64 of 32 random bytes) is in this answer only; userplane keeps it encrypted (AES-GCM under WEBHOOK_SECRET_KEY or, when that secret is not set, under a key generated on first use and kept in Durable Object storage, never in D1; a WEBHOOK_SECRET_KEY shorter than 32 characters is a 503). A URL the rules refuse is 422 invalid_webhook_url. An Idempotency-Key replay answers the same endpoint without \`secret\`.`,
     tags,
     responses: { 201: { description: "The endpoint, with its secret", schema: CreatedWebhook } },
   }),

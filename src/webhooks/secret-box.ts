@@ -3,29 +3,48 @@ import { ApiError } from "../lib/errors";
 
 /**
  * Signing secrets at rest: AES-256-GCM under a key derived (HKDF-SHA-256) from the
- * WEBHOOK_SECRET_KEY secret binding, with the endpoint id as additional data so a ciphertext
- * copied onto another row does not open. A D1 dump alone therefore signs nothing.
- * Stored form: `v1.<base64 iv>.<base64 ciphertext>`.
+ * WEBHOOK_SECRET_KEY secret binding or, without one, from a key the key store generates on first
+ * use and keeps in Durable Object storage (as it does signing keys), with the endpoint id as
+ * additional data so a ciphertext copied onto another row does not open. A D1 dump alone
+ * therefore signs nothing. Stored form: `v1.<base64 iv>.<base64 ciphertext>`.
  */
 const MIN_KEY_LENGTH = 32;
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
+/** The generated key, read from the key store once per isolate (per namespace binding). */
+const generated = new WeakMap<object, Promise<string>>();
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
 
+function generatedKey(env: Bindings): Promise<string> {
+  let key = generated.get(env.KEYS);
+  if (!key) {
+    key = env.KEYS.get(env.KEYS.idFromName("keys")).webhookSealKey();
+    generated.set(env.KEYS, key);
+    key.catch(() => generated.delete(env.KEYS));
+  }
+  return key;
+}
+
 /**
- * The key, or a 503 naming the missing secret: a deployment without WEBHOOK_SECRET_KEY cannot
- * create endpoints (nor sign deliveries) rather than store secrets in clear.
+ * The secret the box key derives from: WEBHOOK_SECRET_KEY when set, else the generated one. A
+ * configured key too short to be a key is a 503 naming it, rather than a weak seal.
  */
-function boxKey(env: Bindings): Promise<CryptoKey> {
-  const secret = env.WEBHOOK_SECRET_KEY;
-  if (!secret || secret.length < MIN_KEY_LENGTH) {
+async function boxSecret(env: Bindings): Promise<string> {
+  const configured = env.WEBHOOK_SECRET_KEY;
+  if (configured === undefined || configured === "") return generatedKey(env);
+  if (configured.length < MIN_KEY_LENGTH) {
     throw new ApiError(
       "service_unavailable",
-      `Webhooks are not configured: set the WEBHOOK_SECRET_KEY secret (at least ${MIN_KEY_LENGTH} random characters, e.g. \`openssl rand -base64 32\`).`,
+      `WEBHOOK_SECRET_KEY is too short: use at least ${MIN_KEY_LENGTH} random characters (e.g. \`openssl rand -base64 32\`), or unset it to have one generated.`,
     );
   }
+  return configured;
+}
+
+async function boxKey(env: Bindings): Promise<CryptoKey> {
+  const secret = await boxSecret(env);
   let key = keys.get(secret);
   if (!key) {
     key = crypto.subtle
@@ -44,7 +63,7 @@ function boxKey(env: Bindings): Promise<CryptoKey> {
   return key;
 }
 
-/** Fails with the 503 above when WEBHOOK_SECRET_KEY is missing (checked before anything is written). */
+/** Fails with the 503 above when WEBHOOK_SECRET_KEY is set too short (checked before anything is written). */
 export async function assertSecretKey(env: Bindings): Promise<void> {
   await boxKey(env);
 }
