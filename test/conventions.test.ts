@@ -381,6 +381,20 @@ describe("Idempotency-Key", () => {
     expect(await countUsers(tenant.id)).toBe(2);
   });
 
+  it("creating a managed user honours it too: a replay answers the same child and makes no second one", async () => {
+    const { tenant, ownerToken } = await createTenant();
+    const opts = { token: ownerToken, headers: { "Idempotency-Key": "kid-1" }, body: { first_name: "Kid", last_name: "Doe" } };
+    const first = await call("POST", "/v1/users/me/managed-users", opts);
+    expect(first.status).toBe(201);
+    const again = await call("POST", "/v1/users/me/managed-users", opts);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await countUsers(tenant.id)).toBe(2);
+    await expectProblem(await api("POST", "/v1/users/me/managed-users", { ...opts, body: { first_name: "Other" } }), 422, "idempotency_key_reused");
+    expect(await countUsers(tenant.id)).toBe(2);
+  });
+
   it("the same key with another body is a 422 idempotency_key_reused", async () => {
     const { tenant } = await createTenant();
     const opts = { token: PLATFORM_KEY, tenant: tenant.id, headers: { "Idempotency-Key": "k-reused" } };
