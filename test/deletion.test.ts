@@ -139,6 +139,23 @@ describe("DELETE /v1/users/{id}", () => {
     expect(res.status).toBe(204);
   });
 
+  it("the delete itself holds the If-Match version: a change landing after the check still stops it", async () => {
+    const f = await createTenant();
+    const manager = await userWithToken(f.tenant.id, { email: "m@x.test" });
+    const kids = await seedManaged(f.tenant.id, manager.user.id, 2);
+    const read = async () => (await env.DB.prepare("SELECT version FROM users WHERE id = ?").bind(manager.user.id).first<{ version: number }>())!.version;
+    const pinned = await read();
+    // As if a PATCH landed between the route's check of the tag and the delete.
+    expect((await call("PATCH", `/v1/users/${manager.user.id}`, { token: f.ownerToken, body: { first_name: "Changed" } })).status).toBe(200);
+    expect(await coordinator(f.tenant.id).deleteUser(f.tenant.id, manager.user.id, {}, pinned)).toBe("stale");
+    expect((await api("GET", "/v1/users/me", { token: manager.token })).status).toBe(200);
+    for (const id of kids) expect((await api("GET", `/v1/users/${id}`, { token: f.ownerToken })).status).toBe(200);
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ? AND type = 'user.deleted'").bind(f.tenant.id).first<{ n: number }>();
+    expect(events!.n).toBe(0);
+    expect(await coordinator(f.tenant.id).deleteUser(f.tenant.id, manager.user.id, {}, await read())).toBe("deleted");
+    expect((await api("GET", `/v1/users/${manager.user.id}`, { token: f.ownerToken })).status).toBe(404);
+  });
+
   it("finishes an interrupted cascade on a retried DELETE, leaving no row behind", async () => {
     const f = await createTenant();
     const manager = await userWithToken(f.tenant.id, { email: "m@x.test" });

@@ -21,8 +21,11 @@ export interface PurgeOptions {
   stopAfterChunks?: number;
 }
 
-/** How a delete ended: done, cut short (the alarm will finish it), or refused by an invariant. */
-export type DeleteOutcome = "deleted" | "interrupted" | "last_owner";
+/**
+ * How a delete ended: done, cut short (the alarm will finish it), refused by an invariant, or
+ * refused because the user is no longer at the version If-Match pinned.
+ */
+export type DeleteOutcome = "deleted" | "interrupted" | "last_owner" | "stale";
 
 /**
  * One object per tenant (`idFromName(tenantId)`) coordinates that tenant's cascading deletes.
@@ -41,10 +44,11 @@ export class TenantCoordinator extends DurableObject<Bindings> {
    * Deletes a user and everyone they manage: mark (one transaction, invisible at once, one
    * `user.deleted` event each), then purge. Safe to call again for the same user.
    */
-  async deleteUser(tenantId: string, userId: string, options: PurgeOptions = {}): Promise<DeleteOutcome> {
+  async deleteUser(tenantId: string, userId: string, options: PurgeOptions = {}, ifVersion?: number): Promise<DeleteOutcome> {
     await this.remember(tenantId);
     try {
-      await markUserTreeDeleted(this.db, tenantId, userId);
+      const marked = await markUserTreeDeleted(this.db, tenantId, userId, ifVersion);
+      if (ifVersion !== undefined && marked === 0) return "stale";
     } catch (err) {
       // The last-owner trigger: nothing was marked, nothing to finish.
       if (String((err as Error)?.message).includes("last_owner")) return "last_owner";

@@ -14,25 +14,27 @@ import { idPerRowSql } from "../db/ids";
 export const PURGE_CHUNK = 250;
 
 /** The user and every user they manage, transitively. */
-const managedTree = (tenantId: string, rootId: string) => sql`WITH RECURSIVE tree(id) AS (
-    SELECT ${rootId}
+/** The root and everyone under it; with `rootVersion`, nobody unless the root is still at it. */
+const managedTree = (tenantId: string, rootId: string, rootVersion?: number) => sql`WITH RECURSIVE tree(id) AS (
+    ${rootVersion === undefined ? sql`SELECT ${rootId}` : sql`SELECT id FROM users WHERE tenant_id = ${tenantId} AND id = ${rootId} AND version = ${rootVersion}`}
     UNION SELECT u.id FROM users u JOIN tree ON u.tenant_id = ${tenantId} AND u.manager_id = tree.id
   )`;
 
 /**
  * Marks a user and everyone they manage deleted, recording one `user.deleted` event each, in one
  * transaction. The last-owner trigger aborts it (→ 409) when it would leave the tenant ownerless.
- * Returns how many users were marked now (0 when a previous attempt already did).
+ * Returns how many users were marked now (0 when a previous attempt already did, or when
+ * `rootVersion` is given and the root has moved on from it: an If-Match in the same statement).
  */
-export async function markUserTreeDeleted(db: Db, tenantId: string, rootId: string): Promise<number> {
+export async function markUserTreeDeleted(db: Db, tenantId: string, rootId: string, rootVersion?: number): Promise<number> {
   const now = isoNow();
   const [, marked] = await batch(db, [
-    db.run(sql`${managedTree(tenantId, rootId)}
+    db.run(sql`${managedTree(tenantId, rootId, rootVersion)}
       INSERT INTO events (id, tenant_id, type, data, created_at)
       SELECT ${idPerRowSql("evt", now)}, ${tenantId}, 'user.deleted',
              json_object('user_id', u.id, 'root_user_id', ${rootId}), ${now}
       FROM users u WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT id FROM tree) AND u.deleted_at IS NULL`),
-    db.all<{ id: string }>(sql`${managedTree(tenantId, rootId)}
+    db.all<{ id: string }>(sql`${managedTree(tenantId, rootId, rootVersion)}
       UPDATE users SET deleted_at = ${now}, version = version + 1
       WHERE tenant_id = ${tenantId} AND id IN (SELECT id FROM tree) AND deleted_at IS NULL
       RETURNING id`),

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv, Bindings } from "../env";
 import { can, tenantOf, userOf, type Principal } from "../auth/principal";
-import { expectedVersion } from "../lib/etag";
+import { expectedVersion, preconditionFailed } from "../lib/etag";
 import { forbidden, notFound } from "../lib/errors";
 import { assertCanActOnUser } from "../roles/repo";
 import { lastOwner } from "../lib/db-errors";
@@ -29,12 +29,15 @@ export async function deleteUser(c: Context<AppEnv>, principal: Principal, id: s
     throw notFound("User");
   }
   assertMayDelete(principal, target);
-  expectedVersion(c, "usr", target.id, target.version);
+  // Checked here for the usual stale tag, and again in the delete's own statement for a change
+  // that lands between this read and it.
+  const pinned = expectedVersion(c, "usr", target.id, target.version);
   await assertCanActOnUser(db, principal, tenantId, target.id, "delete").catch((refused: unknown) =>
     lastOwnerOr(db, tenantId, target.id, refused),
   );
-  const outcome = await coordinator(c.env, tenantId).deleteUser(tenantId, target.id);
+  const outcome = await coordinator(c.env, tenantId).deleteUser(tenantId, target.id, {}, pinned);
   if (outcome === "last_owner") throw lastOwner();
+  if (outcome === "stale") throw preconditionFailed();
 }
 
 function assertMayDelete(principal: Principal, target: UserRow): void {
