@@ -237,6 +237,19 @@ describe("DELETE /v1/tenants/{id}", () => {
     expect((await api("GET", "/v1/users/me", { token: keep.ownerToken })).status).toBe(200);
   });
 
+  it("the delete itself holds the If-Match version: a change landing after the check still stops it", async () => {
+    const f = await createTenant();
+    const version = async () => (await env.DB.prepare("SELECT version FROM tenants WHERE id = ?").bind(f.tenant.id).first<{ version: number }>())!.version;
+    const pinned = await version();
+    expect((await call("PATCH", `/v1/tenants/${f.tenant.id}`, { token: PLATFORM_KEY, body: { name: "Renamed" } })).status).toBe(200);
+    expect(await coordinator(f.tenant.id).deleteTenant(f.tenant.id, {}, pinned)).toBe("stale");
+    expect((await api("GET", `/v1/tenants/${f.tenant.id}`, { token: PLATFORM_KEY })).status).toBe(200);
+    expect((await api("GET", "/v1/users/me", { token: f.ownerToken })).status).toBe(200);
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE type = 'tenant.deleted' AND data LIKE ?").bind(`%${f.tenant.id}%`).first<{ n: number }>();
+    expect(events!.n).toBe(0);
+    expect(await coordinator(f.tenant.id).deleteTenant(f.tenant.id, {}, await version())).toBe("deleted");
+  });
+
   it("is finished by a retried DELETE after an interruption", async () => {
     const f = await createTenant();
     const m = await userWithToken(f.tenant.id, { email: "m@x.test" });

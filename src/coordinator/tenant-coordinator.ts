@@ -58,9 +58,10 @@ export class TenantCoordinator extends DurableObject<Bindings> {
   }
 
   /** Deletes a whole tenant: mark it, purge its users chunk by chunk, then its own rows. */
-  async deleteTenant(tenantId: string, options: PurgeOptions = {}): Promise<DeleteOutcome> {
+  async deleteTenant(tenantId: string, options: PurgeOptions = {}, ifVersion?: number): Promise<DeleteOutcome> {
     await this.remember(tenantId);
-    await markTenantDeleted(this.db, tenantId);
+    const marked = await markTenantDeleted(this.db, tenantId, ifVersion);
+    if (ifVersion !== undefined && marked === 0) return "stale";
     return this.purge(tenantId, true, options);
   }
 

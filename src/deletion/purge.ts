@@ -42,15 +42,18 @@ export async function markUserTreeDeleted(db: Db, tenantId: string, rootId: stri
   return marked.length;
 }
 
-/** Marks a tenant deleted (invisible at once) and records the platform-level event. */
-export async function markTenantDeleted(db: Db, tenantId: string): Promise<void> {
+/** Marks a tenant deleted (invisible at once) and records the platform-level event; how many it marked (0 or 1). */
+export async function markTenantDeleted(db: Db, tenantId: string, ifVersion?: number): Promise<number> {
   const now = isoNow();
-  await batch(db, [
+  // With `ifVersion`, If-Match in the statement: a tenant that has moved on from it is not marked.
+  const live = sql`id = ${tenantId} AND deleted_at IS NULL${ifVersion === undefined ? sql`` : sql` AND version = ${ifVersion}`}`;
+  const [, marked] = await batch(db, [
     db.run(sql`INSERT INTO events (id, tenant_id, type, data, created_at)
       SELECT ${newId("evt")}, NULL, 'tenant.deleted', json_object('tenant_id', id, 'slug', slug), ${now}
-      FROM tenants WHERE id = ${tenantId} AND deleted_at IS NULL`),
-    db.run(sql`UPDATE tenants SET deleted_at = ${now}, version = version + 1 WHERE id = ${tenantId} AND deleted_at IS NULL`),
+      FROM tenants WHERE ${live}`),
+    db.run(sql`UPDATE tenants SET deleted_at = ${now}, version = version + 1 WHERE ${live}`),
   ]);
+  return marked.meta.changes;
 }
 
 /**

@@ -57,9 +57,9 @@ async function isMarkedDeleted(c: Context<AppEnv>, tenantId: string, id: string)
   return row !== undefined;
 }
 
-/** `DELETE /v1/tenants/{id}`: hands the cascade to the tenant's coordinator. */
-export async function deleteTenant(env: Bindings, tenantId: string): Promise<void> {
-  await coordinator(env, tenantId).deleteTenant(tenantId);
+/** `DELETE /v1/tenants/{id}`: hands the cascade to the tenant's coordinator (412 when it moved on from `ifVersion`). */
+export async function deleteTenant(env: Bindings, tenantId: string, ifVersion?: number): Promise<void> {
+  if ((await coordinator(env, tenantId).deleteTenant(tenantId, {}, ifVersion)) === "stale") throw preconditionFailed();
 }
 
 /** A tenant whose delete started but did not finish: a retried DELETE completes it. */

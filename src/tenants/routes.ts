@@ -99,8 +99,8 @@ tenants.delete(
     const { id } = c.req.valid("param");
     if (await resumeTenantDeletion(c, id)) return c.body(null, 204);
     const tenant = await getTenant(c, c.get("principal"), id);
-    expectedVersion(c, "ten", tenant.id, tenant.version);
-    await deleteTenant(c.env, tenant.id);
+    // Checked against the read here, and again in the delete's own statement.
+    await deleteTenant(c.env, tenant.id, expectedVersion(c, "ten", tenant.id, tenant.version));
     return c.body(null, 204);
   },
 );
