@@ -2373,7 +2373,7 @@ export interface operations {
                 role?: string;
                 /** @description Case-insensitive substring of username, first name, last name or email. */
                 search?: string;
-                /** @description Comma list of id, username, email, first_name, last_name, created_at, last_login_at, is_active; prefix - for descending. Default created_at,id. */
+                /** @description Comma list of id, username, email, first_name, last_name, created_at, last_login_at, is_active; prefix - for descending. Default created_at,id. Text fields sort with A–Z folded and other letters as they are (SQLite's lower(): "Émile" sorts after "zed"). */
                 sort?: string;
                 /** @description Platform keys: the tenant to act in (as X-Tenant). */
                 tenant?: string;
@@ -3976,7 +3976,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "020e1ef0cadd1235ae92cd8aeb299f3e7e53deb739553cf5d6ec69fd076d7c79";
+export const OPENAPI_SHA256 = "d4b6f532888c5adcd8407e4ae0ef7c28a135c8dc5687c203ed61f8efa8a07019";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

@@ -173,7 +173,9 @@ export const ListUsersQuery = listQuery({
   include_shared: booleanParam.optional().meta({ description: "Include the users who shared access with you (default true)." }),
   sort: sortParam(SORT_FIELDS)
     .optional()
-    .meta({ description: `Comma list of ${SORT_FIELDS.join(", ")}; prefix - for descending. Default created_at,id.` }),
+    .meta({
+      description: `Comma list of ${SORT_FIELDS.join(", ")}; prefix - for descending. Default created_at,id. Text fields sort with A–Z folded and other letters as they are (SQLite's lower(): "Émile" sorts after "zed").`,
+    }),
   tenant: z.string().optional().meta({ description: "Platform keys: the tenant to act in (as X-Tenant)." }),
 });
 export type ListUsersInput = z.infer<typeof ListUsersQuery>;
