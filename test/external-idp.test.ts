@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from "vitest";
+import { createApp } from "../src/app";
 import { api, call, createTenant, createUser, expectProblem, signIn } from "./helpers";
 
 /**
@@ -125,6 +127,19 @@ describe("external identity provider tokens", () => {
     }
     // Within the 60 s of tolerated skew, a slightly early clock is fine.
     expect((await api("GET", "/v1/users/me", { token: await mint(t.externalId, t.tenant.id, { claims: { iat: now + 30 } }) })).status).toBe(200);
+  });
+
+  it("are refused (503 naming the settings) while JWT_ISSUER or JWT_AUDIENCE is unset, which would check neither", async () => {
+    const t = await externalUser();
+    const token = await mint(t.externalId, t.tenant.id);
+    const app = createApp();
+    for (const unset of [{ JWT_ISSUER: undefined }, { JWT_AUDIENCE: "" }]) {
+      const res = await app.fetch(new Request("http://userplane.test/v1/users/me", { headers: { Authorization: `Bearer ${token}` } }), { ...env, ...unset }, createExecutionContext());
+      expect((await expectProblem(res, 503, "service_unavailable")).detail).toContain("JWT_AUDIENCE");
+    }
+    // The service's own tokens are unaffected.
+    const own = await app.fetch(new Request("http://userplane.test/v1/users/me", { headers: { Authorization: `Bearer ${t.ownerToken}` } }), { ...env, JWT_ISSUER: undefined }, createExecutionContext());
+    expect(own.status).toBe(200);
   });
 
   it("refuse keys the provider does not publish, forged signatures and disallowed algorithms", async () => {

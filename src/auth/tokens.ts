@@ -193,6 +193,11 @@ let remoteJwks: { url: string; set: ReturnType<typeof createRemoteJWKSet> } | nu
 
 /** Verifies a token of the configured external identity provider. */
 export async function verifyExternalToken(env: Bindings, token: string): Promise<ExternalIdentity> {
+  // Without both, jose would check neither: any token the provider signed, for any application
+  // or from any of its issuers, would be taken.
+  if (!env.JWT_ISSUER || !env.JWT_AUDIENCE) {
+    throw new ApiError("service_unavailable", "External tokens are refused until JWT_ISSUER and JWT_AUDIENCE are set beside JWT_JWKS_URL.");
+  }
   const url = env.JWT_JWKS_URL!;
   if (remoteJwks?.url !== url) remoteJwks = { url, set: createRemoteJWKSet(new URL(url), { cooldownDuration: 10_000 }) };
   let payload: JWTPayload;
