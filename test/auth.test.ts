@@ -82,6 +82,9 @@ describe("POST /v1/auth/token", () => {
     expect((await expectProblem(extra, 422, "validation_failed")).errors).toEqual([
       expect.objectContaining({ path: "remember", code: "unrecognized_key" }),
     ]);
+    // Named with the body's other bad fields, in the one 422.
+    const all = await api("POST", "/v1/auth/token", { body: { tenant: "", email, username: "u", password: 5 } });
+    expect((await expectProblem(all, 422, "validation_failed")).errors!.map((e) => e.path).sort()).toEqual(["email", "password", "tenant", "username"]);
   });
 
   it("gives every failed sign-in cause the byte-identical 401 body", async () => {

@@ -12,6 +12,17 @@ export const TokenBody = z
     username: z.string().min(1).max(64).optional().meta({ description: "…by username (case-insensitive). Exactly one of the two." }),
     password: z.string().min(1).max(1024),
   })
+  // Checked even when other fields are bad (`when`), so one 422 names every bad field.
+  .superRefine(
+    (raw, ctx) => {
+      const given = (["email", "username"] as const).filter((k) => (raw as Record<string, unknown>)[k] !== undefined);
+      if (given.length === 1) return;
+      for (const path of ["email", "username"]) {
+        ctx.addIssue({ code: "custom", path: [path], message: "Give exactly one of email or username.", params: { code: "exactly_one" } });
+      }
+    },
+    { when: () => true },
+  )
   .meta({ id: "TokenRequest" });
 export type TokenInput = z.infer<typeof TokenBody>;
 
