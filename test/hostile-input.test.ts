@@ -264,6 +264,34 @@ describe("wrong types", () => {
   });
 });
 
+describe("bodies that are not objects", () => {
+  it("null, an array, a number or a string as the body is a 4xx problem on every route that takes a body, never a 5xx", async () => {
+    const f = await fixture();
+    const before = await fingerprint(f.tenant.id);
+    const doc = (await call("GET", "/openapi.json")).body as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    const outcomes: Outcome[] = [];
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      const path = template.replace(/\{[^}]+\}/g, f.user.id);
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op.requestBody) continue;
+        for (const body of ["null", "[]", "1", '"x"']) {
+          outcomes.push(await send(`${method.toUpperCase()} ${template} ${body}`, method.toUpperCase(), path, { ...f.opts, body }));
+        }
+      }
+    }
+    expect(outcomes.length).toBeGreaterThan(40);
+    expectRefusedCleanly(outcomes);
+    // Routes whose bodies carry cross-field rules, which run even on a bad body, answer a plain 422.
+    for (const path of ["/v1/auth/token", "/v1/users", "/v1/tenants"]) {
+      for (const body of ["null", "[]", "1"]) {
+        const problem = await expectProblem(await api("POST", path, { ...f.opts, body }), 422, "validation_failed");
+        expect(problem.errors!.map((e) => e.path), `${path} ${body}`).toEqual([""]);
+      }
+    }
+    expect(await fingerprint(f.tenant.id)).toBe(before);
+  });
+});
+
 describe("limits and pages", () => {
   it("negative, zero, fractional and huge limits are 422; a far page is an empty 200", async () => {
     const f = await fixture();

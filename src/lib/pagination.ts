@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { base64url, fromBase64url, utf8 } from "./crypto";
 import { ApiError, validationError } from "./errors";
+import { fieldsOf } from "./fields";
 
 /**
  * Two pagination modes for every list: keyset cursors (default) and numbered pages.
@@ -95,7 +96,7 @@ function mixedModeFields(input: Record<string, unknown>): string[] {
 export const listQuery = <S extends z.ZodRawShape>(shape: S) =>
   z.object({ ...paginationQuery, ...shape }).superRefine(
     (raw, ctx) => {
-      for (const path of mixedModeFields(raw as Record<string, unknown>)) {
+      for (const path of mixedModeFields(fieldsOf(raw) ?? {})) {
         ctx.addIssue({ code: "custom", path: [path], message: MIXED_MODES, params: { code: "pagination_mode" } });
       }
     },

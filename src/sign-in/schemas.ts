@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fieldsOf } from "../lib/fields";
 
 /**
  * Sign-in bodies. They are lenient about what an identifier looks like (a malformed email simply
@@ -15,8 +16,8 @@ export const TokenBody = z
   // Checked even when other fields are bad (`when`), so one 422 names every bad field.
   .superRefine(
     (raw, ctx) => {
-      const given = (["email", "username"] as const).filter((k) => (raw as Record<string, unknown>)[k] !== undefined);
-      if (given.length === 1) return;
+      const fields = fieldsOf(raw);
+      if (!fields || (["email", "username"] as const).filter((k) => fields[k] !== undefined).length === 1) return;
       for (const path of ["email", "username"]) {
         ctx.addIssue({ code: "custom", path: [path], message: "Give exactly one of email or username.", params: { code: "exactly_one" } });
       }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { listQuery, sortParam } from "../lib/pagination";
+import { fieldsOf } from "../lib/fields";
 
 export const ROLE_NAME = z
   .string()
@@ -85,7 +86,8 @@ export const UserWithAccess = User.extend({
 export function newUserRules({ requireIdentifier }: { requireIdentifier: boolean }) {
   return [
     (raw: unknown, ctx: z.RefinementCtx) => {
-      const u = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+      const u = fieldsOf(raw);
+      if (!u) return;
       if (requireIdentifier && u.email === undefined && u.username === undefined && u.external_id === undefined) {
         for (const path of ["email", "username", "external_id"]) {
           ctx.addIssue({ code: "custom", path: [path], message: "One of email, username or external_id is required.", params: { code: "identifier_required" } });
