@@ -103,17 +103,14 @@ export const listQuery = <S extends z.ZodRawShape>(shape: S) =>
     { when: () => true },
   );
 
-/** Picks the mode (mixing is a 422) and decodes the cursor against the list's scope. */
+/**
+ * Picks the mode and decodes the cursor against the list's scope. The query has passed
+ * `listQuery`, which refuses mixed modes, so page fields mean page mode.
+ */
 export function resolvePagination(input: PaginationInput, scope: string): Pagination {
-  const mixed = mixedModeFields(input as Record<string, unknown>);
-  if (mixed.length) {
-    throw validationError(
-      mixed.map((path) => ({ path, message: MIXED_MODES, code: "pagination_mode" })),
-      "Use either cursor pagination (limit, cursor) or page pagination (page, page_size), not both.",
-    );
+  if (input.page !== undefined || input.page_size !== undefined) {
+    return { mode: "page", page: input.page ?? 1, pageSize: input.page_size ?? 20 };
   }
-  const pageMode = input.page !== undefined || input.page_size !== undefined;
-  if (pageMode) return { mode: "page", page: input.page ?? 1, pageSize: input.page_size ?? 20 };
   return { mode: "cursor", limit: input.limit ?? 20, cursor: input.cursor ? decodeCursor(input.cursor, scope) : null };
 }
 

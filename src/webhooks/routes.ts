@@ -2,6 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
+import { fieldsOf } from "../lib/fields";
 import { invalidRequest, jsonBody, pathParams, queryParams } from "../lib/validate";
 import { idempotent } from "../middleware/idempotency";
 import { describe, describeWebhook, docOf, recordDoc } from "../openapi/registry";
@@ -49,8 +50,7 @@ const WRITE = "Needs webhooks:write. A platform principal names the tenant with 
  */
 async function deploymentUrlProblem(c: Context<AppEnv>): Promise<string | null> {
   if (allowsInsecureUrls(c.env)) return null;
-  const body: unknown = await c.req.json().catch(() => undefined);
-  const url = typeof body === "object" && body !== null ? (body as { url?: unknown }).url : undefined;
+  const url = fieldsOf(await c.req.json().catch(() => undefined))?.url;
   if (typeof url !== "string" || url.length > MAX_URL_LENGTH || webhookUrlProblem(url, true) !== null) return null;
   return webhookUrlProblem(url, false);
 }
