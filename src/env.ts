@@ -63,6 +63,10 @@ export interface Variables {
   caller: Caller;
   /** Whether the request sent back an `X-Userplane-Bookmark` (src/middleware/db-session.ts). */
   bookmarkGiven: boolean;
+  /** The request's D1 session bookmark as of now (null before its first statement). */
+  bookmarkNow: () => string | null;
+  /** The bookmark of a read served from this isolate's cache (src/users/self-cache.ts), to answer with. */
+  servedBookmark?: string;
   /** Set instead of `principal` on routes that batch the session check with their read. */
   pendingSession?: PendingSession;
 }

@@ -60,7 +60,9 @@ async function fixture() {
   return { ...t, base: { sub: t.owner.id, tid: t.tenant.id, sid } };
 }
 
-const me = (token: string) => api("GET", "/v1/users/me", { token });
+// These tests change sessions and users straight in D1, as another isolate would; no-cache makes
+// every read check D1 rather than the isolate's second-long answer (test/self-cache.test.ts).
+const me = (token: string) => api("GET", "/v1/users/me", { token, headers: { "Cache-Control": "no-cache" } });
 
 async function expectRefused(token: string) {
   const res = await me(token);

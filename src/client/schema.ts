@@ -577,7 +577,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user */
+        /**
+         * The signed-in user
+         * @description Read through the caller's session: 401 once it is revoked or expired, or the user is deactivated or deleted. An isolate serves a repeated read for up to one second from what it last read for that session; any POST, PUT, PATCH or DELETE it handles ends that, the session's expiry is checked on every answer, and a refusal is never kept, so a change made through another isolate is seen within one second. Send X-Userplane-Bookmark or Cache-Control: no-cache (no-store, max-age=0) to read the database.
+         */
         get: operations["getV1UsersMe"];
         put?: never;
         post?: never;
@@ -3976,7 +3979,7 @@ export interface operations {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** SHA-256 of the /openapi.json text these types were generated from. */
-export const OPENAPI_SHA256 = "d4b6f532888c5adcd8407e4ae0ef7c28a135c8dc5687c203ed61f8efa8a07019";
+export const OPENAPI_SHA256 = "e322642dc73fbccb21e08f8129212ad7acdac4e25f9aff3fe555164575468c67";
 
 /** Paths whose POST honours Idempotency-Key (a creating POST). */
 export const IDEMPOTENT_POSTS: readonly string[] = [

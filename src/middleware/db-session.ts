@@ -28,10 +28,12 @@ export function dbSession(): MiddlewareHandler<AppEnv> {
     const session = c.env.DB.withSession(writes ? SESSION_START.write : (given ?? SESSION_START.read));
     c.set("db", dbOver(session));
     c.set("bookmarkGiven", given !== null);
+    c.set("bookmarkNow", () => session.getBookmark());
     await next();
     // A request whose only statement failed (a refused one-trip write) learnt no bookmark: the one
-    // it was sent is still a state it saw.
-    const latest = session.getBookmark() ?? given;
+    // it was sent is still a state it saw. A read served from the isolate's cache names the state
+    // it was read at.
+    const latest = session.getBookmark() ?? c.get("servedBookmark") ?? given;
     if (api && latest) c.res.headers.set(BOOKMARK_HEADER, issueBookmark(c.env, latest));
   };
 }

@@ -27,6 +27,8 @@ import {
   type Viewer,
 } from "./repo";
 import { presentUserWithAccess } from "./present";
+import { cachedSelf, rememberSelf, wantsFreshRead } from "./self-cache";
+import { fenceGeneration } from "../db/write-fence";
 import { SORT_FIELDS, type ListUsersInput } from "./schemas";
 
 /*
@@ -143,15 +145,32 @@ export async function readVisibleUser(c: Context<AppEnv>, id: string): Promise<U
 /**
  * `GET /v1/users/me` for a token whose session is still to check: one statement reads the user
  * through that session and settles the principal from the same row (a 401 when there is none).
+ * A repeated read within a second is served from this isolate (src/users/self-cache.ts).
  */
 async function readSelf(c: Context<AppEnv>, pending: PendingSession): Promise<UserRow> {
   const { tenantId, userId } = c.get("caller");
-  const found = await selfThroughSession(c.get("db"), { tenantId, userId: userId!, sessionId: pending.sessionId, checkedAt: pending.checkedAt });
+  const session = { tenantId, userId: userId!, sessionId: pending.sessionId };
+  const found = await selfRow(c, session, pending.checkedAt);
   c.set("pendingSession", undefined);
   const principal = pending.settle(found && { ...found, roles: found.grants });
-  const { grants: _, ...row } = found!;
+  const { grants: _, session_expires_at: __, ...row } = found!;
   c.set("principal", principal);
   return { ...row, roles: JSON.stringify([...principal.roles].sort()), access: "self", share_scopes: ALL_SCOPES };
+}
+
+/** The caller's row through their session: from this isolate's cache when it may be, else D1 (and cached). */
+async function selfRow(c: Context<AppEnv>, session: { tenantId: string; userId: string; sessionId: string }, checkedAt: string) {
+  const fresh = wantsFreshRead(c);
+  const readAt = Date.now();
+  const hit = fresh ? undefined : cachedSelf(session, readAt);
+  if (hit) {
+    if (hit.bookmark) c.set("servedBookmark", hit.bookmark);
+    return hit.row;
+  }
+  const generation = fenceGeneration();
+  const row = await selfThroughSession(c.get("db"), { ...session, checkedAt });
+  if (row) rememberSelf(session, { row, bookmark: c.get("bookmarkNow")() }, readAt, generation);
+  return row;
 }
 
 /** A user the caller can see, or 404 exactly as if it did not exist. */

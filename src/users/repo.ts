@@ -277,6 +277,7 @@ export function findVisibleUser(db: Db, viewer: Viewer, id: string) {
 /** The caller's own row read through their access token's session, and their role grants with permissions. */
 export interface SelfWithGrants extends InsertedUserRow {
   grants: string;
+  session_expires_at: string;
 }
 
 /**
@@ -285,7 +286,7 @@ export interface SelfWithGrants extends InsertedUserRow {
  * the principal. No row: the session has ended.
  */
 export function selfThroughSession(db: Db, s: { tenantId: string; userId: string; sessionId: string; checkedAt: string }) {
-  return db.get<SelfWithGrants | undefined>(sql`SELECT ${USER_COLUMNS}, ${rolesOfUser} AS grants
+  return db.get<SelfWithGrants | undefined>(sql`SELECT ${USER_COLUMNS}, ${rolesOfUser} AS grants, s.expires_at AS session_expires_at
     ${liveSessionFrom(s.tenantId, s.userId, s.sessionId, s.checkedAt)}`);
 }
 

@@ -60,7 +60,13 @@ users.post(
 
 users.get(
   "/me",
-  describe({ summary: "The signed-in user", tags, responses: { 200: { description: "You", schema: UserWithAccess } } }),
+  describe({
+    summary: "The signed-in user",
+    description:
+      "Read through the caller's session: 401 once it is revoked or expired, or the user is deactivated or deleted. An isolate serves a repeated read for up to one second from what it last read for that session; any POST, PUT, PATCH or DELETE it handles ends that, the session's expiry is checked on every answer, and a refusal is never kept, so a change made through another isolate is seen within one second. Send X-Userplane-Bookmark or Cache-Control: no-cache (no-store, max-age=0) to read the database.",
+    tags,
+    responses: { 200: { description: "You", schema: UserWithAccess } },
+  }),
   sessionInBatch(),
   async (c) => respondUser(c, await readVisibleUser(c, "me")),
 );
