@@ -9,7 +9,6 @@ import { etags } from "./middleware/etag";
 import { authenticate } from "./middleware/authenticate";
 import { cors } from "./middleware/cors";
 import { dbSession } from "./middleware/db-session";
-import { writeFence } from "./db/write-fence";
 import { bookmarkRefused, isBookmarkRefusal } from "./db/bookmark";
 import { sessionAnswersFirst } from "./auth/deferred";
 import { matchedRoutes } from "hono/route";
@@ -75,8 +74,6 @@ export function createApp() {
   const app = new Hono<AppEnv>({ strict: false, router: new CachedTrieRouter() });
 
   app.use("*", requestId());
-  // Before everything that may write (the console's forms included): see src/db/write-fence.ts.
-  app.use("*", writeFence());
   // The web console (src/console) answers before the JSON API's middleware: it is not part of the
   // API (ALL routes stay out of the OpenAPI document and the 405 matcher) and calls this same app
   // in-process for every read and write.

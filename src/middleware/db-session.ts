@@ -3,6 +3,7 @@ import type { AppEnv } from "../env";
 import { dbOver } from "../db/client";
 import { BOOKMARK_HEADER, issueBookmark, readBookmark } from "../db/bookmark";
 import { UNSAFE_METHODS } from "../lib/origin";
+import { writeEnded } from "../db/write-fence";
 
 /** Where a request's D1 session starts when it sent no bookmark (documented in the OpenAPI and README). */
 export const SESSION_START = {
@@ -29,7 +30,14 @@ export function dbSession(): MiddlewareHandler<AppEnv> {
     c.set("db", dbOver(session));
     c.set("bookmarkGiven", given !== null);
     c.set("bookmarkNow", () => session.getBookmark());
-    await next();
+    if (!writes) await next();
+    else {
+      try {
+        await next();
+      } finally {
+        writeEnded(); // the isolate's read caches drop what was read before it (src/db/write-fence.ts)
+      }
+    }
     // A request whose only statement failed (a refused one-trip write) learnt no bookmark: the one
     // it was sent is still a state it saw. A read served from the isolate's cache names the state
     // it was read at.
