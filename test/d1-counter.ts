@@ -103,12 +103,17 @@ export function countingD1(db: D1Database) {
 }
 
 const app = createApp();
+const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+
+/** Sends a request through the app with `db` (a watched or counting binding) as its D1. */
+export function fetchWithD1(request: Request, db: D1Database): Promise<Response> {
+  return Promise.resolve(app.fetch(request, { ...env, DB: db }, ctx));
+}
 
 /** Sends a request through the app with a counting D1 binding; returns the response and trips. */
 export async function countTrips(request: Request) {
   const { db, counter } = countingD1(env.DB);
-  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-  const res = await app.fetch(request, { ...env, DB: db }, ctx);
+  const res = await fetchWithD1(request, db);
   const { trips, log, rowsRead, statements, unmeasured, rowsByStatement } = counter;
   return { res, trips, log, rowsRead, statements, unmeasured, rowsByStatement };
 }

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { countTrips, watchD1 } from "./d1-counter";
-import { createApp } from "../src/app";
+import { countTrips, fetchWithD1, watchD1 } from "./d1-counter";
 import { api, call, createTenant, userWithToken } from "./helpers";
 import { SELF_CACHE_TTL_MS } from "../src/users/self-cache";
 import { BOOKMARK_HEADER } from "../src/db/bookmark";
@@ -26,8 +25,6 @@ async function primed(token: string) {
   expect([first.res.status, first.trips]).toEqual([200, 1]);
   return first.res;
 }
-
-const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
 
 afterEach(() => {
   vi.useRealTimers();
@@ -109,7 +106,7 @@ describe("GET /v1/users/me from the isolate's cache", () => {
         return row;
       },
     });
-    const during = await createApp().fetch(me(token), { ...env, DB: slowRead }, ctx);
+    const during = await fetchWithD1(me(token), slowRead);
     expect(((await during.json()) as { first_name: string }).first_name).toBe("Ann");
     const after = await countTrips(me(token));
     expect(after.trips).toBe(1);
@@ -132,7 +129,7 @@ describe("GET /v1/users/me from the isolate's cache", () => {
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ first_name: "Di" }),
     });
-    expect((await createApp().fetch(patch, { ...env, DB: slowWrite }, ctx)).status).toBe(200);
+    expect((await fetchWithD1(patch, slowWrite)).status).toBe(200);
     expect(readDuring).toBe("Ann");
     const after = await countTrips(me(token));
     expect(after.trips).toBe(1);

@@ -27,7 +27,7 @@ import {
   type Viewer,
 } from "./repo";
 import { presentUserWithAccess } from "./present";
-import { cachedSelf, rememberSelf, wantsFreshRead } from "./self-cache";
+import { cachedSelf, rememberSelf, wantsFreshRead, type SessionKey } from "./self-cache";
 import { fenceGeneration } from "../db/write-fence";
 import { SORT_FIELDS, type ListUsersInput } from "./schemas";
 
@@ -159,7 +159,7 @@ async function readSelf(c: Context<AppEnv>, pending: PendingSession): Promise<Us
 }
 
 /** The caller's row through their session: from this isolate's cache when it may be, else D1 (and cached). */
-async function selfRow(c: Context<AppEnv>, session: { tenantId: string; userId: string; sessionId: string }, checkedAt: string) {
+async function selfRow(c: Context<AppEnv>, session: SessionKey, checkedAt: string) {
   const fresh = wantsFreshRead(c);
   const readAt = Date.now();
   const hit = fresh ? undefined : cachedSelf(session, readAt);

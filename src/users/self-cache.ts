@@ -8,7 +8,7 @@ import type { SelfWithGrants } from "./repo";
  * with the same token, and the read (session, user, roles) is D1's round trip on every request.
  * An entry holds the row read through the session, so serving it applies the same rule the SQL
  * did, as of at most SELF_CACHE_TTL_MS ago:
- * - any write handled by this isolate (a request, a cron run, a queue batch) drops every entry
+ * - any POST, PUT, PATCH or DELETE this isolate handles ends every entry when it ends
  *   (src/db/write-fence.ts): a revoke, a delete or a patch sent here is seen by the next read;
  * - a write handled by another isolate is seen within the TTL, a bound below a replica's lag;
  * - the session's own expiry is checked on every hit;
@@ -33,13 +33,14 @@ interface Entry extends SelfRead {
 
 const entries = new Map<string, Entry>();
 
-const keyOf = (s: SessionKey) => `${s.tenantId} ${s.userId} ${s.sessionId}`;
-
-interface SessionKey {
+/** The session an access token names, with the tenant and user it was issued for. */
+export interface SessionKey {
   tenantId: string;
   userId: string;
   sessionId: string;
 }
+
+const keyOf = (s: SessionKey) => `${s.tenantId} ${s.userId} ${s.sessionId}`;
 
 /** Whether the client asked for this read to skip caches (a bookmark to honour, or `no-cache`). */
 export function wantsFreshRead(c: Context<AppEnv>): boolean {
@@ -60,8 +61,8 @@ export function cachedSelf(s: SessionKey, nowMs: number): SelfRead | undefined {
 
 /**
  * Remembers a row read at `readAt` under fence generation `generation`, both taken before the
- * read was sent: a write that began or ended since makes it one never to serve. FIFO when full,
- * as the token cache.
+ * read was sent: once a write ends after that, the entry is never served. FIFO when full, as the
+ * token cache.
  */
 export function rememberSelf(s: SessionKey, read: SelfRead, readAt: number, generation: number): void {
   if (entries.size >= SELF_CACHE_MAX) entries.delete(entries.keys().next().value!);
